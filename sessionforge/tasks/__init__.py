@@ -1,0 +1,1 @@
+"""sessionforge.tasks"""
