@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> None:
     """Console entry point: run the CLI, turning input errors into one line + exit 1."""
     try:
         # standalone_mode=False returns ctx.exit(n)'s code instead of exiting.
-        rv = cli.main(args=argv, standalone_mode=False)
+        rv = cli.main(args=argv, prog_name="sessionforge", standalone_mode=False)
         if isinstance(rv, int) and rv != 0:
             sys.exit(rv)
     except click.exceptions.Abort:

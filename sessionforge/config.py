@@ -157,6 +157,12 @@ def _coerce(tp: Any, value: Any, source: str, key: str) -> Any:
             raise ConfigError(f"{source}: {key}: expected a mapping, got {value!r}")
         return dict(value)
     if tp is float:
+        if isinstance(value, str):
+            # YAML 1.1 reads "1e-3" (no dot) as a string; accept any float literal.
+            try:
+                return float(value)
+            except ValueError:
+                pass
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ConfigError(f"{source}: {key}: expected a number, got {value!r}")
         return float(value)
