@@ -7,16 +7,16 @@ test it on. It honours the integrator contract::
 
     y, state = CausalTransformer(input_dim, cfg)(x, state)   # x (T, B, D) -> y (T, B, hidden)
 
-``state`` is a :class:`KVCache` (keys and values of every layer for the steps seen
-so far), so feeding a sequence in chunks with the returned state gives the same
-outputs as one pass. The cache grows with every step: a caller that carries it
+``state`` is a KV cache: a list with one ``(keys, values)`` pair per layer for the
+steps seen so far. Keys are kept *before* the rotary embedding and positions are
+counted from the first cached step (attention only sees relative positions, so a
+sliding window needs no offset). Feeding a sequence in chunks with the returned
+state gives the same outputs as one pass. The cache grows with every step: a caller that carries it
 across many windows should pass ``max_context`` (a sliding window) or start each
 window from ``state=None``.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -25,27 +25,10 @@ from torch import nn
 from sessionforge.model.config import IntegratorConfig
 
 
-@dataclass
-class KVCache:
-    """Keys and values of every layer for the steps already processed.
-
-    ``keys[i]``/``values[i]`` are (B, heads, P, head_dim); ``offset`` is the absolute
-    position of the first cached step (non-zero once a sliding window dropped steps),
-    so rotary positions continue where the previous chunk stopped.
-    """
-
-    keys: list[torch.Tensor]
-    values: list[torch.Tensor]
-    offset: int = 0
-
-    @property
-    def length(self) -> int:
-        """Number of steps held in the cache."""
-        return 0 if not self.keys else int(self.keys[0].shape[2])
-
-    def detach(self) -> "KVCache":
-        """The same cache cut from the autograd graph (for truncated BPTT)."""
-        return KVCache([k.detach() for k in self.keys], [v.detach() for v in self.values], self.offset)
+# Per layer, the keys (before rotary embedding) and values of the cached steps, each
+# (B, heads, P, head_dim). Plain lists and tuples, so generic state helpers (detach,
+# move to a device) handle it like the LSTM's list of (h, c).
+KVCache = list[tuple[torch.Tensor, torch.Tensor]]
 
 
 def rotary(x: torch.Tensor, pos0: int, base: float = 10000.0) -> torch.Tensor:
@@ -75,26 +58,31 @@ class _Block(nn.Module):
         self.dropout = dropout
 
     def forward(
-        self, x: torch.Tensor, past: tuple[torch.Tensor, torch.Tensor] | None, pos0: int
+        self, x: torch.Tensor, past: tuple[torch.Tensor, torch.Tensor] | None
     ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
-        """x (B, T, H); past = cached (k, v) (B, heads, P, hd) or None; pos0 = position of x[:, 0]."""
+        """x (B, T, H); past = cached (keys before rotary, values), each (B, heads, P, hd), or None.
+
+        Returns the block output and the cache extended by these T steps.
+        """
         b, t, h = x.shape
         qkv = self.qkv(self.norm1(x)).view(b, t, 3, self.heads, h // self.heads)  # (B, T, 3, heads, hd)
         q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)  # (B, heads, T, hd) each
-        q, k = rotary(q, pos0), rotary(k, pos0)
         drop = self.dropout if self.training else 0.0
         if past is None:
+            keys, values = k, v
+            q, k = rotary(q, 0), rotary(k, 0)
             attn = F.scaled_dot_product_attention(q, k, v, dropout_p=drop, is_causal=True)
         else:
-            k = torch.cat([past[0], k], dim=2)  # (B, heads, P+T, hd)
-            v = torch.cat([past[1], v], dim=2)
-            p = k.shape[2] - t
+            keys = torch.cat([past[0], k], dim=2)  # (B, heads, P+T, hd)
+            values = torch.cat([past[1], v], dim=2)
+            p = keys.shape[2] - t
+            q, k = rotary(q, p), rotary(keys, 0)
             # query i sits at cache position p+i and may see keys 0..p+i
             mask = torch.arange(t, device=x.device)[:, None] + p >= torch.arange(p + t, device=x.device)[None, :]
-            attn = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=drop)  # (B, heads, T, hd)
+            attn = F.scaled_dot_product_attention(q, k, values, attn_mask=mask, dropout_p=drop)  # (B, heads, T, hd)
         x = x + F.dropout(self.proj(attn.transpose(1, 2).reshape(b, t, h)), drop)  # (B, T, H)
         x = x + F.dropout(self.ff2(F.gelu(self.ff1(self.norm2(x)))), drop)  # (B, T, H)
-        return x, (k, v)
+        return x, (keys, values)
 
 
 class CausalTransformer(nn.Module):
@@ -126,17 +114,10 @@ class CausalTransformer(nn.Module):
     def forward(self, x: torch.Tensor, state: KVCache | None = None) -> tuple[torch.Tensor, KVCache]:
         """x (T, B, D) -> (y (T, B, hidden), cache including these T steps)."""
         h = self.in_proj(x).transpose(0, 1)  # (B, T, H)
-        pos0 = 0 if state is None else state.offset + state.length
-        keys, values = [], []
+        cache: KVCache = []
         for i, block in enumerate(self.blocks):
-            past = None if state is None or state.length == 0 else (state.keys[i], state.values[i])
-            h, (k, v) = block(h, past, pos0)
-            keys.append(k)
-            values.append(v)
-        cache = KVCache(keys, values, 0 if state is None else state.offset)
-        if self.max_context is not None and cache.length > self.max_context:
-            drop = cache.length - self.max_context
-            cache = KVCache(
-                [k[:, :, drop:] for k in keys], [v[:, :, drop:] for v in values], cache.offset + drop
-            )
+            h, (k, v) = block(h, None if not state else state[i])
+            if self.max_context is not None and k.shape[2] > self.max_context:
+                k, v = k[:, :, -self.max_context:], v[:, :, -self.max_context:]
+            cache.append((k, v))
         return self.norm(h).transpose(0, 1), cache  # (T, B, H)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from sessionforge.model.causal_transformer import CausalTransformer, KVCache
+from sessionforge.model.causal_transformer import CausalTransformer
+from sessionforge.model.integrators import map_state, state_tensors
 from sessionforge.model.config import IntegratorConfig
 
 
@@ -20,7 +21,12 @@ def test_shapes_and_state():
     x = torch.randn(7, 3, 12)
     y, state = model(x)
     assert y.shape == (7, 3, 32)
-    assert isinstance(state, KVCache) and state.length == 7 and len(state.keys) == 2
+    assert len(state) == 2 and all(k.shape == (3, 4, 7, 8) and v.shape == (3, 4, 7, 8) for k, v in state)
+    # the trainer's generic state helpers (detach between windows, device moves) understand it
+    assert len(state_tensors(state)) == 4
+    detached = map_state(state, torch.Tensor.detach)
+    y2, _ = model(x[:2], detached)
+    assert y2.shape == (2, 3, 32)
 
 
 def test_perturbing_a_step_changes_no_earlier_output():
@@ -56,16 +62,19 @@ def test_chunked_with_carried_cache_equals_one_pass(cuts):
         outs.append(y)
         start = stop
     torch.testing.assert_close(torch.cat(outs), y_full, rtol=1e-5, atol=1e-5)
-    assert state.length == 16
+    assert state[0][0].shape[2] == 16
 
 
-def test_sliding_window_cache_keeps_positions():
-    model = make(max_context=4)
+def test_sliding_window_cache_equals_banded_attention_over_the_window():
+    model = make(layers=1, max_context=4)
     x = torch.randn(10, 1, 12)
     _, state = model(x[:6])
-    assert state.length == 4 and state.offset == 2
-    y, state = model(x[6:8], state)
-    assert y.shape == (2, 1, 32) and state.length == 4 and state.offset == 4
+    assert state[0][0].shape[2] == 4
+    y, state = model(x[6:7], state)
+    # one layer: step 6 sees exactly steps 2..6, as if they were the whole sequence
+    y_ref, _ = model(x[2:7])
+    torch.testing.assert_close(y[0], y_ref[-1], rtol=1e-5, atol=1e-5)
+    assert state[0][0].shape[2] == 4
 
 
 def test_bad_head_count_is_a_clear_error():
