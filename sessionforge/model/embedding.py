@@ -1,0 +1,108 @@
+"""Cell embedding: one vector per terminal cell, from everything a cell carries.
+
+A cell is (code point, fg palette index, bg palette index, attribute bits); the frame
+also has a cursor. The embedding is a sum of: a code point row (code points beyond
+the configured vocabulary hashed into buckets, so rare CJK/emoji still get a stable
+row), a linear map of the fg/bg RGB colours looked up in the session's palette (so
+two palettes that draw the same colour give the same input), a linear map of the
+attribute bits, learned row and column embeddings, and a learned cursor mark added
+to the cursor's cell when it is visible.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from sessionforge.model.config import EmbeddingConfig
+
+ATTR_BITS = 7  # bold, italic, underline, strike, reverse, blink, wide (formats' ATTR_* constants)
+PALETTE_SIZE = 256
+_HASH_MUL = 2654435761  # Knuth's multiplicative hash: spreads nearby code points over buckets
+
+
+@dataclass
+class FrameInputs:
+    """A batch of frames as tensors, leading dims (T, B).
+
+    chars (T, B, R, C) int32/int64 code points; fg, bg (T, B, R, C) uint8 palette indices;
+    attrs (T, B, R, C) uint8 bits; cursor (T, B, 3) int [row, col, visible];
+    palette (B, 256, 3) uint8 RGB (one palette per stream: a window never crosses sessions).
+    """
+
+    chars: torch.Tensor
+    fg: torch.Tensor
+    bg: torch.Tensor
+    attrs: torch.Tensor
+    cursor: torch.Tensor
+    palette: torch.Tensor
+
+    @property
+    def steps(self) -> int:
+        """Number of time steps T."""
+        return self.chars.shape[0]
+
+    def slice(self, t0: int, t1: int) -> "FrameInputs":
+        """Time steps [t0, t1) (views, no copy)."""
+        return FrameInputs(
+            self.chars[t0:t1], self.fg[t0:t1], self.bg[t0:t1], self.attrs[t0:t1], self.cursor[t0:t1], self.palette
+        )
+
+    def to(self, device: torch.device | str, non_blocking: bool = False) -> "FrameInputs":
+        """Move every tensor to ``device``."""
+        return FrameInputs(*(t.to(device, non_blocking=non_blocking) for t in (
+            self.chars, self.fg, self.bg, self.attrs, self.cursor, self.palette)))
+
+
+class CellEmbedding(nn.Module):
+    """Maps FrameInputs (T, B, R, C) to cell vectors (T*B, dim, R, C) for the conv stack."""
+
+    def __init__(self, rows: int, cols: int, cfg: EmbeddingConfig) -> None:
+        super().__init__()
+        self.rows, self.cols, self.cfg = rows, cols, cfg
+        self.codepoint = nn.Embedding(cfg.codepoints + cfg.hash_buckets, cfg.dim)
+        self.colour = nn.Linear(6, cfg.dim)
+        self.attr = nn.Linear(ATTR_BITS, cfg.dim, bias=False)
+        self.row = nn.Embedding(rows, cfg.dim)
+        self.col = nn.Embedding(cols, cfg.dim)
+        self.cursor = nn.Parameter(torch.zeros(cfg.dim))
+        nn.init.normal_(self.codepoint.weight, std=0.02)
+        nn.init.normal_(self.row.weight, std=0.02)
+        nn.init.normal_(self.col.weight, std=0.02)
+        nn.init.normal_(self.cursor, std=0.02)
+        self.register_buffer("_bits", torch.arange(ATTR_BITS, dtype=torch.int32), persistent=False)
+
+    def codepoint_ids(self, chars: torch.Tensor) -> torch.Tensor:
+        """Row index per code point: itself below the vocabulary, else a hashed bucket."""
+        cp = chars.long()
+        hashed = self.cfg.codepoints + (cp * _HASH_MUL % (1 << 32)) % self.cfg.hash_buckets
+        return torch.where(cp < self.cfg.codepoints, cp, hashed)
+
+    def forward(self, x: FrameInputs) -> torch.Tensor:
+        """Embed every cell; returns (T*B, dim, R, C) channels-first."""
+        T, B, R, C = x.chars.shape
+        if (R, C) != (self.rows, self.cols):
+            raise ValueError(f"frames are {R}x{C}, the model expects {self.rows}x{self.cols}")
+        N = T * B
+        dtype = self.colour.weight.dtype
+        emb = self.codepoint(self.codepoint_ids(x.chars.reshape(N, R * C)))  # (N, RC, D)
+        # Colours: gather RGB from the stream's palette; (B, 256, 3) -> per frame (N, 256, 3).
+        pal = x.palette.to(dtype) / 255.0  # (B, P, 3)
+        pal = pal.unsqueeze(0).expand(T, -1, -1, -1).reshape(N, -1, 3)  # (N, P, 3)
+        fg = torch.gather(pal, 1, x.fg.reshape(N, R * C, 1).long().expand(-1, -1, 3))  # (N, RC, 3)
+        bg = torch.gather(pal, 1, x.bg.reshape(N, R * C, 1).long().expand(-1, -1, 3))  # (N, RC, 3)
+        emb = emb + self.colour(torch.cat([fg, bg], dim=-1))
+        bits = (x.attrs.reshape(N, R * C, 1).int() >> self._bits) & 1  # (N, RC, 7)
+        emb = emb + self.attr(bits.to(dtype))
+        pos = (self.row.weight[:, None, :] + self.col.weight[None, :, :]).reshape(R * C, -1)  # (RC, D)
+        emb = emb + pos
+        # Cursor: a one-hot over cells, zeroed when the cursor is hidden or off-screen.
+        cur = x.cursor.reshape(N, 3).long()
+        inside = (cur[:, 0] >= 0) & (cur[:, 0] < R) & (cur[:, 1] >= 0) & (cur[:, 1] < C) & (cur[:, 2] != 0)
+        flat = (cur[:, 0].clamp(0, R - 1) * C + cur[:, 1].clamp(0, C - 1))  # (N,)
+        mark = torch.zeros(N, R * C, dtype=dtype, device=emb.device)
+        mark.scatter_(1, flat[:, None], inside[:, None].to(dtype))
+        emb = emb + mark[..., None] * self.cursor  # (N, RC, D)
+        return emb.transpose(1, 2).reshape(N, -1, R, C)  # (N, D, R, C)
