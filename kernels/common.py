@@ -1,0 +1,166 @@
+"""Shared pieces of the Triton LSTM kernels: activations, the grid barrier, launch plans.
+
+Launch strategy (why it looks like this, details in ``kernels/README.md``):
+
+* The recurrence is latency-bound: each step is a tiny (B, H) x (H, 4H) matmul that
+  depends on the previous one. Re-reading W_hh (8 MB at H=1024 fp16) from L2 every
+  step costs more than the math, so each program keeps *its slice* of W_hh in
+  registers for the whole launch and loops over time inside the kernel.
+* One SM cannot hold all of W_hh for H >= ~128, so the hidden dimension is split
+  across ``n_h`` programs (program ``j`` owns hidden units ``j*BLOCK_H ..`` and the
+  four gate rows that feed them). Every step needs the *whole* h_{t-1}, so programs
+  exchange h through global memory (``y`` itself: step t reads ``y[t-1]``, writes
+  ``y[t]``, so there is no write-after-read hazard) and meet at a grid barrier built
+  from one atomic counter per batch block (Triton has no grid sync).
+* A spin barrier needs every program resident at once, so the persistent "grid"
+  mode is only used when ``n_h * n_b <= number of SMs``. Otherwise (and always under
+  ``TRITON_INTERPRET=1``, where programs run one after another) the same kernel is
+  launched once per time step ("step" mode); ``n_h == 1`` needs only a CTA barrier
+  and runs all steps in one launch ("cta" mode).
+* ``tl.dot`` wants K >= 16 (and M, N >= 16 on older Triton): the batch block is
+  padded to at least 16 rows with masked loads, H is padded to a power of two >= 16,
+  and the four gates of a slice are computed by one dot of width 4*BLOCK_H >= 16.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import torch
+import triton
+import triton.language as tl
+
+# Spin iterations before a grid barrier gives up and raises the error flag: a
+# missing co-resident program must surface as an error, never as a hung GPU.
+MAX_SPIN = 1 << 24
+
+SYNC_NONE = 0  # one step per launch: kernel boundaries order the steps
+SYNC_CTA = 1  # single program along H: a CTA barrier between steps suffices
+SYNC_GRID = 2  # persistent: atomic-counter barrier across the programs of a batch block
+
+_SYNC_NAMES = {"step": SYNC_NONE, "cta": SYNC_CTA, "grid": SYNC_GRID}
+
+
+@triton.jit
+def sigmoid(x):
+    """Logistic function; exp overflow to inf gives the right limit (0)."""
+    return 1.0 / (1.0 + tl.exp(-x))
+
+
+@triton.jit
+def tanh(x):
+    """tanh via the sigmoid identity (no libdevice / tl.math.tanh: portable 3.6 - 3.9)."""
+    return 2.0 * sigmoid(2.0 * x) - 1.0
+
+
+@triton.jit
+def grid_barrier(bar_ptr, target, err_ptr, max_spin):
+    """Wait until ``target`` arrivals have been counted at ``bar_ptr``.
+
+    The counter only grows (target = steps done * programs per batch block), so it
+    never needs resetting inside a launch. Release/acquire atomics order the ``y``/
+    ``dx`` stores before the barrier with the (L1-bypassing) loads after it.
+    """
+    tl.debug_barrier()  # every thread of this program has issued its stores
+    cnt = tl.atomic_add(bar_ptr, 1, sem="acq_rel", scope="gpu") + 1
+    spins = 0
+    while (cnt < target) and (spins < max_spin):
+        cnt = tl.atomic_add(bar_ptr, 0, sem="acquire", scope="gpu")
+        spins += 1
+    if cnt < target:
+        tl.atomic_xchg(err_ptr, 1)
+    tl.debug_barrier()
+
+
+def interpreting() -> bool:
+    """True when Triton runs kernels on the CPU through its interpreter."""
+    return os.environ.get("TRITON_INTERPRET", "0") not in ("", "0")
+
+
+@dataclass(frozen=True)
+class LSTMKernelConfig:
+    """Optional overrides of the launch plan (tests use them to cover every path).
+
+    block_h: hidden units per program (power of two >= 4); None = automatic.
+    block_b: batch rows per tile (power of two >= 16); None = automatic.
+    sync: "grid" | "cta" | "step" | None (automatic). "grid" needs all programs
+        resident; it is refused under the interpreter unless only one program runs
+        along H (then the barrier trivially passes, which still exercises its code).
+    num_warps: warps per program.
+    """
+
+    block_h: int | None = None
+    block_b: int | None = None
+    sync: str | None = None
+    num_warps: int = 4
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A resolved launch plan for one (B, H, device)."""
+
+    hp: int  # H padded to a power of two >= 16
+    block_h: int
+    block_b: int
+    n_h: int  # programs along the hidden dimension
+    n_b: int  # programs along the batch dimension
+    rows_per_prog: int  # batch rows one program loops over (multiple of block_b)
+    sync: int
+    num_warps: int
+
+
+def _num_sms(device: torch.device) -> int:
+    if device.type == "cuda":
+        return torch.cuda.get_device_properties(device).multi_processor_count
+    return 1 << 30  # the interpreter has no residency limit (it has no concurrency either)
+
+
+def make_plan(B: int, H: int, device: torch.device, cfg: LSTMKernelConfig | None) -> Plan:
+    """Choose tile sizes and the synchronisation mode (see the module docstring)."""
+    cfg = cfg or LSTMKernelConfig()
+    hp = max(16, triton.next_power_of_2(H))
+    n_sm = _num_sms(device)
+    if cfg.block_h is not None:
+        block_h = cfg.block_h
+    elif hp <= 64:
+        block_h = hp  # whole W_hh fits one program (<= 64 KB at fp32): no barrier
+    else:
+        # Smallest slice (>= 4 units so the fused 4-gate dot is >= 16 wide) that
+        # spreads the programs over at most the SMs available.
+        block_h = 4
+        while hp // block_h > n_sm:
+            block_h *= 2
+    block_h = min(block_h, hp)
+    if block_h < 4 or block_h & (block_h - 1):
+        raise ValueError(f"block_h must be a power of two >= 4, got {block_h}")
+    block_b = cfg.block_b or max(16, min(32, triton.next_power_of_2(B)))
+    if block_b < 16 or block_b & (block_b - 1):
+        raise ValueError(f"block_b must be a power of two >= 16, got {block_b}")
+    n_h = hp // block_h
+    tiles_b = triton.cdiv(B, block_b)
+    n_b = max(1, min(tiles_b, n_sm // n_h)) if n_h <= n_sm else tiles_b
+    rows_per_prog = triton.cdiv(tiles_b, n_b) * block_b
+    n_b = triton.cdiv(B, rows_per_prog)
+    if cfg.sync is not None:
+        if cfg.sync not in _SYNC_NAMES:
+            raise ValueError(f"sync must be one of {sorted(_SYNC_NAMES)}, got {cfg.sync!r}")
+        sync = _SYNC_NAMES[cfg.sync]
+        if sync == SYNC_CTA and n_h != 1:
+            raise ValueError("sync='cta' needs a single program along H (block_h >= padded H)")
+        if sync == SYNC_GRID and interpreting() and n_h != 1:
+            raise ValueError("sync='grid' with several programs along H deadlocks the interpreter")
+        if sync == SYNC_GRID and n_h * n_b > n_sm:
+            raise ValueError(f"sync='grid' needs n_h*n_b={n_h * n_b} <= {n_sm} SMs")
+    elif n_h == 1:
+        sync = SYNC_CTA
+    elif not interpreting() and n_h * n_b <= n_sm:
+        sync = SYNC_GRID
+    else:
+        sync = SYNC_NONE
+    return Plan(hp, block_h, block_b, n_h, n_b, rows_per_prog, sync, cfg.num_warps)
+
+
+def compute_dtype(dtype: torch.dtype) -> torch.dtype:
+    """Accumulation / cell-state dtype: fp64 stays fp64 (gradcheck), else fp32."""
+    return torch.float64 if dtype == torch.float64 else torch.float32
