@@ -1,0 +1,243 @@
+"""Executors: run ``fn(job, progress) -> dict`` over many jobs in-process, in a process pool, or on Ray.
+
+All three call the same module-level task functions with the same JSON-able jobs, so the
+executor can change what runs where and when, never what a task writes. Results come
+back through ``on_result(index, result)`` in completion order; the caller sorts.
+
+The process pool is our own small one rather than ``concurrent.futures``: it knows which
+job each worker holds, so a worker that dies costs only that job a retry (a broken
+``ProcessPoolExecutor`` fails every job in flight), and a worker stuck past the time
+limit can be killed and replaced.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import time
+from collections import Counter, deque
+from multiprocessing.connection import Connection, wait
+from typing import Any, Callable, Protocol, Sequence
+
+TaskFn = Callable[..., dict]
+OnResult = Callable[[int, dict], None]
+OnProgress = Callable[[int], None]
+
+KILL_GRACE_S = 10.0        # past timeout + this, a worker that ignored the soft limit is killed
+PROGRESS_EVERY_S = 0.25    # how often workers report frames done (keeps pipe traffic tiny)
+
+
+class Executor(Protocol):
+    def map(self, fn: TaskFn, jobs: Sequence[dict], on_result: OnResult, on_progress: OnProgress) -> None:
+        """Run ``fn`` on every job; call ``on_result`` once per job."""
+
+
+def _error(stage: str, message: str) -> dict:
+    return {"status": "error", "stage": stage, "message": message}
+
+
+class LocalExecutor:
+    """Runs jobs one after another in this process (no start-up cost; best for one repository)."""
+
+    def map(self, fn: TaskFn, jobs: Sequence[dict], on_result: OnResult, on_progress: OnProgress) -> None:
+        for i, job in enumerate(jobs):
+            try:
+                res = fn(job, on_progress)
+            except Exception as exc:  # task functions report their own errors; this is a last resort
+                res = _error("worker", f"{type(exc).__name__}: {exc}")
+            on_result(i, res)
+
+
+def _die_with_parent() -> None:
+    """Linux: have the kernel kill this worker when the build process dies (e.g. ``kill -9``),
+    so an orphan never keeps writing into a folder that a resumed build is using."""
+    try:
+        import ctypes
+        import signal
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def _worker_main(conn: Connection, fn: TaskFn) -> None:
+    """A pool worker: receive (index, job), run it, send progress and the result back."""
+    _die_with_parent()
+    while True:
+        try:
+            msg = conn.recv()
+        except EOFError:
+            return
+        if msg is None:
+            return
+        index, job = msg
+        pending = [0, time.monotonic()]
+
+        def progress(n: int) -> None:
+            pending[0] += n
+            now = time.monotonic()
+            if now - pending[1] >= PROGRESS_EVERY_S:
+                conn.send(("progress", pending[0]))
+                pending[0], pending[1] = 0, now
+
+        try:
+            res = fn(job, progress)
+        except Exception as exc:
+            res = _error("worker", f"{type(exc).__name__}: {exc}")
+        if pending[0]:
+            conn.send(("progress", pending[0]))
+        conn.send(("done", index, res))
+
+
+class _Worker:
+    def __init__(self, ctx: Any, fn: TaskFn) -> None:
+        self.conn, child = ctx.Pipe()
+        self.proc = ctx.Process(target=_worker_main, args=(child, fn), daemon=True)
+        self.proc.start()
+        child.close()
+        self.index: int | None = None
+        self.deadline: float | None = None
+
+    def give(self, index: int, job: dict) -> None:
+        self.index = index
+        timeout = job.get("timeout")
+        self.deadline = time.monotonic() + timeout + KILL_GRACE_S if timeout else None
+        self.conn.send((index, job))
+
+    def stop(self) -> None:
+        try:
+            self.conn.send(None)
+        except OSError:
+            pass
+
+    def kill(self) -> None:
+        self.proc.kill()
+        self.proc.join()
+        self.conn.close()
+
+
+class ProcessExecutor:
+    """A pool of ``workers`` spawned processes; a job whose worker dies is retried ``retries`` times."""
+
+    def __init__(self, workers: int, retries: int = 2) -> None:
+        self.workers = max(1, workers)
+        self.retries = retries
+
+    def map(self, fn: TaskFn, jobs: Sequence[dict], on_result: OnResult, on_progress: OnProgress) -> None:
+        # spawn, not fork: the driver holds threads (progress bar) and libgit2 state that fork would copy
+        ctx = mp.get_context("spawn")
+        todo: deque[int] = deque(range(len(jobs)))
+        deaths: Counter[int] = Counter()
+        pool: list[_Worker] = []
+        try:
+            while todo or any(w.index is not None for w in pool):
+                while todo and len(pool) < min(self.workers, len(todo) + sum(w.index is not None for w in pool)):
+                    pool.append(_Worker(ctx, fn))
+                for w in pool:
+                    if w.index is None and todo:
+                        i = todo.popleft()
+                        w.give(i, jobs[i])
+                busy = [w for w in pool if w.index is not None]
+                ready = set(wait([w.conn for w in busy] + [w.proc.sentinel for w in busy], timeout=0.5))
+                for w in busy:
+                    if w.conn in ready or w.proc.sentinel in ready:
+                        if not self._drain(w, on_result, on_progress):
+                            self._died(w, pool, todo, deaths, on_result)
+                    elif w.deadline is not None and time.monotonic() > w.deadline:
+                        assert w.index is not None
+                        i = w.index
+                        w.kill()
+                        pool.remove(w)
+                        on_result(i, _error("timeout", f"killed after {jobs[i].get('timeout'):g} s "
+                                                       f"(+{KILL_GRACE_S:g} s grace)"))
+        finally:
+            for w in pool:
+                w.stop()
+            for w in pool:
+                w.proc.join(timeout=5)
+                if w.proc.is_alive():
+                    w.kill()
+
+    def _drain(self, w: _Worker, on_result: OnResult, on_progress: OnProgress) -> bool:
+        """Read every message the worker sent; False if the worker is dead."""
+        try:
+            while w.conn.poll():
+                msg = w.conn.recv()
+                if msg[0] == "progress":
+                    on_progress(msg[1])
+                else:
+                    w.index, w.deadline = None, None
+                    on_result(msg[1], msg[2])
+        except (EOFError, OSError):
+            return False
+        return w.proc.is_alive()
+
+    def _died(self, w: _Worker, pool: list[_Worker], todo: deque[int], deaths: Counter[int],
+              on_result: OnResult) -> None:
+        i = w.index
+        w.proc.join()
+        code = w.proc.exitcode
+        w.conn.close()
+        pool.remove(w)
+        if i is None:
+            return
+        deaths[i] += 1
+        if deaths[i] <= self.retries:
+            todo.appendleft(i)
+        else:
+            on_result(i, _error("worker", f"worker process died (exit code {code}) on "
+                                          f"{deaths[i]} attempts"))
+
+
+class RayExecutor:
+    """Runs jobs as Ray tasks: on a cluster (``address="auto"`` or ``HOST:PORT``) or a local Ray
+    started for this build with ``workers`` CPUs. Ray retries tasks whose worker died."""
+
+    def __init__(self, address: str | None, workers: int | None, retries: int = 2) -> None:
+        self.address, self.workers, self.retries = address, workers, retries
+
+    def map(self, fn: TaskFn, jobs: Sequence[dict], on_result: OnResult, on_progress: OnProgress) -> None:
+        import logging
+
+        import ray
+
+        started = False
+        if not ray.is_initialized():
+            kwargs: dict[str, Any] = dict(include_dashboard=False, logging_level=logging.WARNING)
+            if self.address is None:
+                kwargs["num_cpus"] = self.workers or os.cpu_count() or 1
+            ray.init(address=self.address, **kwargs)
+            started = True
+        try:
+            remote = ray.remote(num_cpus=1, max_retries=self.retries)(_ray_call)
+            refs = {remote.remote(fn, job): i for i, job in enumerate(jobs)}
+            while refs:
+                done, _ = ray.wait(list(refs), num_returns=1, timeout=1.0)
+                for ref in done:
+                    i = refs.pop(ref)
+                    try:
+                        res = ray.get(ref)
+                    except Exception as exc:  # WorkerCrashedError after retries, task errors
+                        res = _error("worker", f"{type(exc).__name__}: {str(exc).splitlines()[0]}")
+                    if res.get("status") == "ok":
+                        on_progress(sum(s["frames"] for s in res.get("sessions", [])))
+                    on_result(i, res)
+        finally:
+            if started:
+                ray.shutdown()
+
+
+def _ray_call(fn: TaskFn, job: dict) -> dict:
+    return fn(job, None)
+
+
+def make_executor(kind: str, workers: int | None, retries: int, ray_address: str | None) -> Executor:
+    """The executor named ``kind`` ("local", "process" or "ray")."""
+    if kind == "local":
+        return LocalExecutor()
+    if kind == "process":
+        return ProcessExecutor(workers or os.cpu_count() or 1, retries)
+    if kind == "ray":
+        return RayExecutor(ray_address, workers, retries)
+    raise ValueError(f"unknown executor {kind!r}")

@@ -1,0 +1,160 @@
+"""The dataset's tables and summary: ``manifest.parquet``, ``errors.parquet``, ``dataset.json``.
+
+They are written last, from the task results (live or read back from markers), in an
+order that derives from the inputs alone: (input order, slice, session). So two builds
+of the same inputs and config give the same tables whatever ran them; only the
+``seconds`` column and the ``build`` block of dataset.json record timing.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from sessionforge import __version__
+from sessionforge.build.state import OutputDir, write_atomic, write_json_atomic
+
+DATASET_FORMAT = "sessionforge-dataset"
+DATASET_FORMAT_VERSION = 1
+
+BASE_SCHEMA: dict[str, Any] = {
+    "id": pl.String, "shard": pl.String, "index": pl.Int64, "repository": pl.String,
+    "input_order": pl.Int64, "slice": pl.Int64, "first_commit": pl.String, "last_commit": pl.String,
+    "commits": pl.Int64, "frames": pl.Int64, "actions": pl.Int64, "bytes": pl.Int64,
+}
+TAIL_SCHEMA: dict[str, Any] = {
+    "lossless_failures": pl.Int64, "license": pl.String, "language": pl.String, "stars": pl.Int64,
+    "seconds": pl.Float64,
+}
+ERROR_SCHEMA: dict[str, Any] = {
+    "repository": pl.String, "input_order": pl.Int64, "slice": pl.Int64, "stage": pl.String, "message": pl.String,
+}
+
+
+@dataclass
+class Collected:
+    """Session rows, error rows and shard records gathered from all tasks, in dataset order."""
+
+    sessions: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    shards: list[dict[str, Any]] = field(default_factory=list)
+    replay_seconds: float = 0.0
+
+    def add_task(self, key: str, order: int, identity: str, slice_index: int, meta: dict[str, Any],
+                 result: dict[str, Any]) -> None:
+        """Add one replay task's result (ok or error)."""
+        if result.get("status") != "ok":
+            self.add_error(identity, order, slice_index, result.get("stage", "?"), result.get("message", ""))
+            return
+        for n, s in enumerate(result["sessions"]):
+            row = {"id": f"{key}-{n:04d}", "shard": s["shard"], "index": s["index"], "repository": identity,
+                   "input_order": order, "slice": slice_index, "first_commit": s["first_commit"],
+                   "last_commit": s["last_commit"], "commits": s["commits"], "frames": s["frames"],
+                   "actions": s["actions"], "bytes": s["bytes"], "lossless_failures": s["lossless_failures"],
+                   "license": meta.get("license"), "language": meta.get("language"), "stars": meta.get("stars"),
+                   "seconds": s["seconds"]}
+            for reason, count in s["skipped"].items():
+                row[f"skipped_{reason}"] = count
+            self.sessions.append(row)
+            self.replay_seconds += s["seconds"]
+        self.shards.extend(result["shards"])
+
+    def add_error(self, identity: str, order: int | None, slice_index: int | None, stage: str, message: str) -> None:
+        self.errors.append({"repository": identity, "input_order": order, "slice": slice_index,
+                            "stage": stage, "message": message})
+
+
+def manifest_frame(sessions: list[dict[str, Any]]) -> pl.DataFrame:
+    """The manifest as a DataFrame; ``skipped_<reason>`` columns are the union of reasons, 0-filled."""
+    reasons = sorted({k for row in sessions for k in row if k.startswith("skipped_")})
+    schema = dict(BASE_SCHEMA)
+    schema.update({r: pl.Int64 for r in reasons})
+    schema.update(TAIL_SCHEMA)
+    rows = [{k: row.get(k, 0 if k in reasons else None) for k in schema} for row in sessions]
+    return pl.DataFrame(rows, schema=schema, orient="row") if rows else pl.DataFrame(schema=schema)
+
+
+def errors_frame(errors: list[dict[str, Any]]) -> pl.DataFrame:
+    return pl.DataFrame(errors, schema=ERROR_SCHEMA) if errors else pl.DataFrame(schema=ERROR_SCHEMA)
+
+
+def totals(manifest: pl.DataFrame, errors: pl.DataFrame, n_resolved: int, filtered: int) -> dict[str, Any]:
+    """Dataset totals from the two tables (deterministic: no timing).
+
+    ``n_resolved`` counts the repositories the inputs resolved to; an INPUT that resolved
+    to none (missing path, not a repository) is one more repository, and a failed one.
+    """
+    failed = errors["repository"].n_unique() if errors.height else 0
+    unresolved = errors.filter(pl.col("input_order").is_null())["repository"].n_unique() if errors.height else 0
+    skipped = {c.removeprefix("skipped_"): int(manifest[c].sum()) for c in manifest.columns if c.startswith("skipped_")}
+
+    def total(col: str) -> int:
+        return int(manifest[col].sum()) if manifest.height else 0
+
+    frames, nbytes = total("frames"), total("bytes")
+    return {
+        "repositories": n_resolved + unresolved, "repositories_ok": n_resolved + unresolved - failed,
+        "repositories_failed": failed, "filtered_out": filtered, "sessions": manifest.height,
+        "commits": total("commits"), "frames": frames, "action_bytes": total("actions"), "bytes": nbytes,
+        "bytes_per_frame": round(nbytes / frames, 4) if frames else None,
+        "skipped": skipped, "lossless_failures": total("lossless_failures"),
+    }
+
+
+def parquet_bytes(df: pl.DataFrame) -> bytes:
+    buf = io.BytesIO()
+    df.write_parquet(buf, compression="zstd", statistics=True)
+    return buf.getvalue()
+
+
+def write_outputs(outdir: OutputDir, collected: Collected, output_config: dict[str, Any], inputs: list[str],
+                  filtered: int, build_info: dict[str, Any]) -> dict[str, Any]:
+    """Write errors, manifest, then dataset.json (last: its presence means the dataset is complete)."""
+    manifest = manifest_frame(collected.sessions)
+    errors = errors_frame(collected.errors)
+    write_atomic(outdir.errors, parquet_bytes(errors))
+    write_atomic(outdir.manifest, parquet_bytes(manifest))
+    tot = totals(manifest, errors, len(inputs), filtered)
+    tot["shards"] = len(collected.shards)
+    doc = {
+        "format": DATASET_FORMAT, "format_version": DATASET_FORMAT_VERSION,
+        "sessionforge_version": __version__, "termstream_version": _termstream_version(),
+        "config": output_config, "inputs": inputs, "totals": tot,
+        "shards": {s["name"]: {"sha256": s["sha256"], "bytes": s["bytes"]} for s in collected.shards},
+        "build": build_info,
+    }
+    write_json_atomic(outdir.dataset_json, doc)
+    return doc
+
+
+def read_dataset(root: str | Path) -> tuple[dict[str, Any], pl.DataFrame, pl.DataFrame]:
+    """Read dataset.json, the manifest and the errors table of a finished dataset."""
+    from sessionforge.build.state import BuildStateError
+
+    outdir = OutputDir(root)
+    if not outdir.dataset_json.is_file():
+        raise BuildStateError(f"{outdir.root}: not a finished dataset (no dataset.json); "
+                              "run build-dataset again to finish it")
+    try:
+        doc = json.loads(outdir.dataset_json.read_text())
+        manifest = pl.read_parquet(outdir.manifest)
+        errors = pl.read_parquet(outdir.errors) if outdir.errors.is_file() else errors_frame([])
+    except (ValueError, OSError, pl.exceptions.PolarsError) as exc:
+        raise BuildStateError(f"{outdir.root}: cannot read the dataset's tables: {exc}") from None
+    if doc.get("format") != DATASET_FORMAT or doc.get("format_version") != DATASET_FORMAT_VERSION:
+        raise BuildStateError(f"{outdir.dataset_json}: unknown dataset format "
+                              f"{doc.get('format')!r} version {doc.get('format_version')!r}")
+    return doc, manifest, errors
+
+
+def _termstream_version() -> Any:
+    try:
+        from sessionforge import formats
+    except ImportError:
+        return None
+    return getattr(formats, "FORMAT_VERSION", getattr(formats, "VERSION", None))

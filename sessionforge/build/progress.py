@@ -1,0 +1,100 @@
+"""What a person watching the build sees: a progress bar on a terminal, one line per task in a
+log (batch jobs), and the summary table at the end."""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+
+class BuildProgress:
+    """Tracks tasks done and frames replayed; draws a rich bar on a TTY, else logs lines."""
+
+    def __init__(self, console: Console | None = None, enabled: bool = True) -> None:
+        self.console = console or Console(stderr=True)
+        self.enabled = enabled
+        self.live = enabled and self.console.is_terminal
+        self.frames = 0
+        self.t0 = time.perf_counter()
+        self._progress: Progress | None = None
+        self._task: Any = None
+        self._done = 0
+        self._total = 0
+        self._phase = ""
+
+    def start(self, phase: str, total: int) -> None:
+        """Begin a phase ("planning", "replaying") of ``total`` tasks."""
+        self.stop()
+        self._phase, self._total, self._done = phase, total, 0
+        if phase == "replaying":
+            self.t0 = time.perf_counter()
+        if self.live:
+            self._progress = Progress(
+                TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                TextColumn("{task.fields[frames]:,} frames  {task.fields[rate]:,.0f} frames/s"),
+                TimeElapsedColumn(), console=self.console, transient=False)
+            self._progress.start()
+            self._task = self._progress.add_task(phase, total=total, frames=self.frames, rate=0.0)
+        elif self.enabled and total:
+            self.console.print(f"{phase}: {total} task(s)", highlight=False)
+
+    def add_frames(self, n: int) -> None:
+        self.frames += n
+        self._refresh()
+
+    def task_done(self, name: str, result: dict[str, Any]) -> None:
+        self._done += 1
+        self._refresh(advance=1)
+        if self.enabled and not self.live:
+            if result.get("status") == "ok":
+                frames = sum(s["frames"] for s in result.get("sessions", []))
+                what = f"ok, {frames:,} frames" if "sessions" in result else "ok"
+            else:
+                what = f"FAILED at {result.get('stage')}: {result.get('message')}"
+            self.console.print(f"[{self._done}/{self._total}] {name}: {what}", highlight=False, markup=False)
+
+    def rate(self) -> float:
+        dt = time.perf_counter() - self.t0
+        return self.frames / dt if dt > 0 else 0.0
+
+    def _refresh(self, advance: int = 0) -> None:
+        if self._progress is not None:
+            self._progress.update(self._task, advance=advance, frames=self.frames, rate=self.rate())
+
+    def stop(self) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
+
+
+def summary_table(doc: dict[str, Any], frames_per_s: float | None) -> Table:
+    """The end-of-build summary from dataset.json's totals."""
+    t = doc["totals"]
+    table = Table(title=f"dataset: {t['sessions']} sessions in {t['shards']} shards", show_header=False)
+    table.add_column("what", style="bold")
+    table.add_column("value", justify="right")
+    rows = [
+        ("repositories ok", f"{t['repositories_ok']:,}"),
+        ("repositories failed", f"{t['repositories_failed']:,}"),
+        ("filtered out", f"{t['filtered_out']:,}"),
+        ("commits", f"{t['commits']:,}"),
+        ("sessions", f"{t['sessions']:,}"),
+        ("frames", f"{t['frames']:,}"),
+        ("frames/s (this run)", "-" if frames_per_s is None else f"{frames_per_s:,.0f}"),
+        ("bytes", f"{t['bytes']:,}"),
+        ("bytes/frame", "-" if t["bytes_per_frame"] is None else f"{t['bytes_per_frame']:.2f}"),
+        ("lossless failures", f"{t['lossless_failures']:,}"),
+    ]
+    rows += [(f"skipped: {reason}", f"{n:,}") for reason, n in sorted(t["skipped"].items())]
+    for what, value in rows:
+        table.add_row(what, value)
+    return table
+
+
+def stdout_console() -> Console:
+    return Console(file=sys.stdout)

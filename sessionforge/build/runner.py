@@ -1,0 +1,144 @@
+"""``build_dataset``: inputs -> plan -> replay tasks on an executor -> manifest and dataset.json.
+
+Two phases run on the chosen executor: *planning* (clone, open, list commits, slice; cheap,
+redone on every run so a resumed build sees the same plan) and *replaying* (one task per
+slice; a task with a completion marker is not run again). The tables are then written
+from all task results in input order.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+from sessionforge.build.config import BuildConfig, output_config
+from sessionforge.build.executors import Executor, make_executor
+from sessionforge.build.inputs import RepoSpec, resolve_inputs
+from sessionforge.build.manifest import Collected, write_outputs
+from sessionforge.build.plan import ReplayTask, make_tasks, prepare_repo, repo_key
+from sessionforge.build.progress import BuildProgress
+from sessionforge.build.state import OutputDir
+from sessionforge.build.task import run_replay_task
+from sessionforge.config import to_dict
+
+
+@dataclass
+class BuildResult:
+    """What a build produced: dataset.json's content, plus this run's speed."""
+
+    doc: dict[str, Any]
+    tasks_run: int          # replay tasks run by this invocation (0 when everything was already done)
+    frames_this_run: int
+    seconds: float
+
+    @property
+    def frames_per_s(self) -> float | None:
+        return self.frames_this_run / self.seconds if self.tasks_run and self.seconds > 0 else None
+
+    @property
+    def failed(self) -> int:
+        return int(self.doc["totals"]["repositories_failed"])
+
+
+def choose_executor(cfg: BuildConfig, n_repos: int) -> str:
+    """The executor to use: the configured one, else local for one repository, process otherwise."""
+    if cfg.run.executor:
+        return cfg.run.executor
+    return "local" if n_repos <= 1 else "process"
+
+
+def build_dataset(inputs: Sequence[str], out: str | Path, cfg: BuildConfig, *, overwrite: bool = False,
+                  retry_failed: bool = False, progress: BuildProgress | None = None,
+                  executor: Executor | None = None) -> BuildResult:
+    """Build (or finish building) the dataset of ``inputs`` in ``out``; see the module docstring.
+
+    ``retry_failed`` reruns tasks whose marker records a failure (by default a resumed build
+    keeps earlier failures, since most are properties of the repository).
+    """
+    progress = progress or BuildProgress(enabled=False)
+    resolved = resolve_inputs(inputs, cfg.filters)
+    outdir = OutputDir(out)
+    outcfg = output_config(cfg)
+    outdir.prepare(outcfg, overwrite)
+    shutil.rmtree(outdir.staging, ignore_errors=True)  # leftovers of killed attempts; no task runs now
+    outdir.staging.mkdir(parents=True, exist_ok=True)
+    kind = choose_executor(cfg, len(resolved.repos))
+    if executor is None:
+        executor = make_executor(kind, cfg.run.workers, cfg.run.retries, cfg.run.ray_address)
+    cache_dir = cfg.run.cache_dir or str(outdir.default_cache)
+
+    collected = Collected()
+    for err in resolved.errors:
+        collected.add_error(err.identity, None, None, "input", err.message)
+
+    # Phase 1: planning.
+    prepared: dict[int, dict[str, Any]] = {}
+    jobs = [{"identity": s.identity, "path": s.path, "url": s.url, "cache_dir": cache_dir,
+             "replay": outcfg["replay"], "slice_commits": cfg.slice_commits, "timeout": cfg.run.timeout}
+            for s in resolved.repos]
+    progress.start("planning", len(jobs))
+
+    def on_prepared(i: int, res: dict[str, Any]) -> None:
+        prepared[i] = res
+        progress.task_done(resolved.repos[i].identity, res)
+
+    executor.map(prepare_repo, jobs, on_prepared, lambda n: None)
+
+    # Phase 2: replay every slice that has no completion marker.
+    tasks: list[tuple[RepoSpec, ReplayTask]] = []
+    for order, spec in enumerate(resolved.repos):
+        res = prepared[order]
+        if res.get("status") != "ok":
+            collected.add_error(spec.identity, order, None, res.get("stage", "?"), res.get("message", ""))
+            continue
+        tasks.extend((spec, t) for t in make_tasks(order, spec, res))
+    results: dict[str, dict[str, Any]] = {}
+    todo: list[tuple[RepoSpec, ReplayTask]] = []
+    for spec, t in tasks:
+        marker = outdir.read_marker(t.task_id)
+        if marker is not None and (marker.get("status") == "ok" or not retry_failed):
+            results[t.task_id] = marker
+        else:
+            todo.append((spec, t))
+    replay_jobs = [{"task_id": t.task_id, "identity": t.identity, "path": t.path, "slice": t.slice,
+                    "start": t.start, "stop": t.stop, "first_commit": t.first_commit,
+                    "last_commit": t.last_commit, "config": outcfg, "out": str(outdir.root),
+                    "timeout": cfg.run.timeout} for _, t in todo]
+    progress.start("replaying", len(replay_jobs))
+    t0 = time.perf_counter()
+
+    def on_replayed(i: int, res: dict[str, Any]) -> None:
+        t = todo[i][1]
+        if res.get("status") != "ok":
+            outdir.write_marker(t.task_id, res)  # ok markers are written by the task itself
+        results[t.task_id] = res
+        progress.task_done(f"{t.identity} [slice {t.slice}]", res)
+
+    executor.map(run_replay_task, replay_jobs, on_replayed, progress.add_frames)
+    seconds = time.perf_counter() - t0
+    progress.stop()
+    frames_this_run = sum(s["frames"] for _, t in todo if results[t.task_id].get("status") == "ok"
+                          for s in results[t.task_id]["sessions"])
+
+    for spec, t in tasks:
+        meta = {"license": spec.license, "language": spec.language, "stars": spec.stars}
+        collected.add_task(f"{repo_key(t.identity)}-s{t.slice:05d}", t.order, t.identity, t.slice, meta,
+                           results[t.task_id])
+    _remove_orphans(outdir, {s["name"] for s in collected.shards})
+    build_info = {"executor": kind, "run": to_dict(cfg.run), "tasks_run": len(todo),
+                  "tasks_total": len(tasks), "seconds": round(seconds, 3),
+                  "frames_per_s": round(frames_this_run / seconds, 1) if todo and seconds > 0 else None}
+    doc = write_outputs(outdir, collected, outcfg, [s.identity for s in resolved.repos], resolved.filtered,
+                        build_info)
+    return BuildResult(doc=doc, tasks_run=len(todo), frames_this_run=frames_this_run, seconds=seconds)
+
+
+def _remove_orphans(outdir: OutputDir, keep: set[str]) -> None:
+    """Delete shards of tasks no longer in this dataset (e.g. an input was removed, or a task
+    that now failed once wrote them), so that shards/ holds exactly what the manifest lists."""
+    for p in outdir.shards.glob("*.tss"):
+        if p.name not in keep:
+            p.unlink()

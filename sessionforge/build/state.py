@@ -1,0 +1,127 @@
+"""The output folder's layout, resume markers and the guard against mixing configs.
+
+::
+
+    OUT/shards/*.tss            final shards (only complete ones ever appear here)
+    OUT/manifest.parquet        one row per session     } written last, from the markers
+    OUT/errors.parquet          one row per failure     }
+    OUT/dataset.json            config, totals, sha256 per shard
+    OUT/.build/state.json       the output config this folder is being built with
+    OUT/.build/tasks/*.json     one completion marker per finished task (ok or error)
+    OUT/.build/staging/<task>/  a running task's shards before they are moved into shards/
+    OUT/.cache/repos/           default clone cache (kept by --overwrite)
+
+A task's marker is written (atomically) only after all its shards are in ``shards/``,
+so after a ``kill -9`` a rerun redoes exactly the tasks without a marker; since task
+output is deterministic, a task redone after dying between two shard renames rewrites
+the same bytes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import uuid
+from pathlib import Path
+from typing import Any
+
+from sessionforge import __version__
+from sessionforge.errors import SessionforgeError
+
+OUR_ENTRIES = ("shards", "manifest.parquet", "errors.parquet", "dataset.json", ".build")
+
+
+class BuildStateError(SessionforgeError):
+    """The output folder cannot be used for this build (different config, foreign content)."""
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that readers see the old file or the whole new one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def write_json_atomic(path: Path, obj: Any) -> None:
+    """Atomically write ``obj`` as stable (sorted-keys) JSON."""
+    write_atomic(path, (json.dumps(obj, sort_keys=True, indent=1) + "\n").encode())
+
+
+class OutputDir:
+    """Paths and markers of one dataset folder."""
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+        self.shards = self.root / "shards"
+        self.build = self.root / ".build"
+        self.tasks = self.build / "tasks"
+        self.staging = self.build / "staging"
+        self.state = self.build / "state.json"
+        self.manifest = self.root / "manifest.parquet"
+        self.errors = self.root / "errors.parquet"
+        self.dataset_json = self.root / "dataset.json"
+        self.default_cache = self.root / ".cache" / "repos"
+
+    def prepare(self, output_config: dict[str, Any], overwrite: bool) -> None:
+        """Create the folder, or check it holds a build of the same config; ``overwrite`` starts over."""
+        if overwrite:
+            self.clear()
+        if self.state.is_file():
+            old = json.loads(self.state.read_text())
+            if old.get("config") != output_config:
+                diff = _first_difference(old.get("config"), output_config)
+                raise BuildStateError(
+                    f"{self.root}: holds a build with a different config ({diff}); "
+                    "rerun with the same config to resume, or pass --overwrite to start over")
+        elif self.root.is_dir() and any(self.root.iterdir()):
+            foreign = sorted(p.name for p in self.root.iterdir() if p.name != ".cache")
+            if any(name in OUR_ENTRIES for name in foreign):
+                raise BuildStateError(f"{self.root}: holds an incomplete or old dataset without build state; "
+                                      "pass --overwrite to start over")
+            if foreign:
+                raise BuildStateError(f"{self.root}: folder is not empty and is not a sessionforge dataset "
+                                      f"(found {foreign[0]!r}); choose another --out")
+        for d in (self.shards, self.tasks, self.staging):
+            d.mkdir(parents=True, exist_ok=True)
+        if not self.state.is_file():
+            write_json_atomic(self.state, {"config": output_config, "sessionforge": __version__})
+
+    def clear(self) -> None:
+        """Remove everything a build wrote here except the clone cache."""
+        for name in OUR_ENTRIES:
+            p = self.root / name
+            if p.is_dir():
+                shutil.rmtree(p)
+            elif p.exists():
+                p.unlink()
+
+    def marker_path(self, task_id: str) -> Path:
+        return self.tasks / f"{task_id}.json"
+
+    def read_marker(self, task_id: str) -> dict[str, Any] | None:
+        """The marker of a finished task, or None (missing or unreadable = not finished)."""
+        p = self.marker_path(task_id)
+        try:
+            return json.loads(p.read_text())
+        except (OSError, ValueError):
+            return None
+
+    def write_marker(self, task_id: str, result: dict[str, Any]) -> None:
+        write_json_atomic(self.marker_path(task_id), result)
+
+    def drop_marker(self, task_id: str) -> None:
+        self.marker_path(task_id).unlink(missing_ok=True)
+
+
+def _first_difference(old: Any, new: Any, prefix: str = "") -> str:
+    """Human description of the first key where two config dicts differ."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        for key in sorted(set(old) | set(new)):
+            if old.get(key) != new.get(key):
+                return _first_difference(old.get(key), new.get(key), f"{prefix}{key}.")
+    return f"{prefix.rstrip('.') or 'config'}: {old!r} here, {new!r} now"

@@ -1,0 +1,150 @@
+"""``sessionforge build-dataset``: replay many git repositories into a dataset folder."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import click
+
+from sessionforge.errors import SessionforgeError
+
+EPILOG = """\b
+Examples:
+  sessionforge build-dataset ~/src/myrepo --out data/            # one repository
+  sessionforge build-dataset repos/ more.csv --out data/ --workers 8
+  sessionforge build-dataset --config configs/build-example.yaml repos.parquet --out data/
+  ray job submit --address http://HEAD:8265 --working-dir . -- \\
+      sessionforge build-dataset repos.parquet --out /shared/data --executor ray --ray-address auto
+
+\b
+Precedence: defaults < --config FILE < --set KEY=VALUE < the named flags.
+Rerunning the same command on the same --out resumes a killed build; --overwrite starts over.
+Output: OUT/shards/*.tss, OUT/manifest.parquet, OUT/errors.parquet, OUT/dataset.json."""
+
+
+@click.command("build-dataset", epilog=EPILOG)
+@click.argument("inputs", nargs=-1, metavar="[INPUT]...")
+@click.option("-o", "--out", required=True, type=click.Path(file_okay=False), help="Dataset folder to write.")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Build config (YAML or TOML).")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a config key, e.g. replay.rows=24.")
+@click.option("--ref", help="Branch/ref to replay (default HEAD).")
+@click.option("--max-commits", type=int, help="Replay at most the oldest N commits of each repository.")
+@click.option("--frame-size", metavar="ROWSxCOLS", help="Terminal size, e.g. 48x160.")
+@click.option("--codec", type=click.Choice(["xz", "zstd"]), help="Shard compression (xz: smaller, zstd: faster).")
+@click.option("--include", multiple=True, metavar="GLOB", help="Replay only paths matching a glob (repeatable).")
+@click.option("--exclude", multiple=True, metavar="GLOB", help="Skip paths matching a glob (repeatable).")
+@click.option("--max-file-bytes", type=int, help="Skip files larger than this.")
+@click.option("--max-diff-bytes", type=int, help="Skip commits that would type more than this.")
+@click.option("--session-frames", type=int, help="Cut sessions at the first commit past this many frames [100000].")
+@click.option("--shard-size", metavar="SIZE", help="Close a shard past this size, e.g. 256MB, 1GiB [256MB].")
+@click.option("--slice-commits", type=int, help="Split histories into tasks of this many commits [2000].")
+@click.option("--license", "licenses", multiple=True, help="Keep manifest rows with this license (repeatable).")
+@click.option("--language", "languages", multiple=True, help="Keep manifest rows with this language (repeatable).")
+@click.option("--min-stars", type=int, help="Keep manifest rows with at least this many stars.")
+@click.option("--executor", type=click.Choice(["local", "process", "ray"]),
+              help="Where tasks run [local for one repository, else process].")
+@click.option("--workers", type=int, help="Worker processes, or CPUs of a local Ray [all cores].")
+@click.option("--ray-address", help="Ray cluster: 'auto' or HOST:PORT [start a local Ray].")
+@click.option("--timeout", type=float, help="Time limit per task (one repository slice), in seconds.")
+@click.option("--retries", type=int, help="Retries of a task whose worker process died [2].")
+@click.option("--cache-dir", type=click.Path(file_okay=False), help="Where URLs are cloned [OUT/.cache/repos].")
+@click.option("--strict", is_flag=True, help="Exit non-zero if any repository failed.")
+@click.option("--overwrite", is_flag=True, help="Delete an existing dataset in OUT and start over.")
+@click.option("--retry-failed", is_flag=True, help="On resume, rerun tasks that failed before.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress output (the summary is still printed).")
+def command(inputs: tuple[str, ...], out: str, config_path: str | None, overrides: tuple[str, ...],
+            strict: bool, overwrite: bool, retry_failed: bool, quiet: bool, **flags: Any) -> None:
+    """Replay git repositories into a termstream dataset (shards + manifest).
+
+    INPUT is any mix of repositories (work tree or bare), folders searched recursively
+    for repositories, URLs (cloned bare into a cache; file:// works) and manifests
+    (.csv, .parquet, .jsonl) with a `path` or `url` column and optional `license`,
+    `language`, `stars`. Without INPUT, the git repository of the current directory.
+    The same inputs and config always give a byte-identical dataset.
+    """
+    from rich.console import Console
+
+    from sessionforge.build.progress import BuildProgress, stdout_console, summary_table
+    from sessionforge.build.runner import build_dataset
+
+    cfg = load_build_config(config_path, overrides, flags)
+    if not inputs:
+        inputs = (current_repository(),)
+    progress = BuildProgress(Console(stderr=True), enabled=not quiet)
+    try:
+        result = build_dataset(list(inputs), out, cfg, overwrite=overwrite, retry_failed=retry_failed,
+                               progress=progress)
+    finally:
+        progress.stop()
+    stdout_console().print(summary_table(result.doc, result.frames_per_s))
+    _report_errors(Path(out), result.failed, strict)
+
+
+def load_build_config(config_path: str | None, overrides: tuple[str, ...], flags: dict[str, Any]) -> Any:
+    """Defaults < config file < --set < named flags, through sessionforge.config."""
+    from sessionforge.build.config import BuildConfig, parse_frame_size
+    from sessionforge.config import from_dict, parse_override, read_config_file
+
+    data: dict[str, Any] = read_config_file(config_path) if config_path else {}
+    for item in overrides:
+        key, value = parse_override(item)
+        _set(data, key, value)
+    named = {
+        "replay.ref": flags.get("ref"), "replay.max_commits": flags.get("max_commits"),
+        "replay.max_file_bytes": flags.get("max_file_bytes"), "replay.max_diff_bytes": flags.get("max_diff_bytes"),
+        "replay.session_frames": flags.get("session_frames"), "codec": flags.get("codec"),
+        "shard_size": flags.get("shard_size"), "slice_commits": flags.get("slice_commits"),
+        "filters.min_stars": flags.get("min_stars"), "run.executor": flags.get("executor"),
+        "run.workers": flags.get("workers"), "run.ray_address": flags.get("ray_address"),
+        "run.timeout": flags.get("timeout"), "run.retries": flags.get("retries"),
+        "run.cache_dir": flags.get("cache_dir"),
+    }
+    for key, listed in (("replay.include", "include"), ("replay.exclude", "exclude"),
+                        ("filters.license", "licenses"), ("filters.language", "languages")):
+        if flags.get(listed):
+            named[key] = list(flags[listed])
+    if flags.get("frame_size"):
+        named["replay.rows"], named["replay.cols"] = parse_frame_size(flags["frame_size"])
+    for key, value in named.items():
+        if value is not None:
+            _set(data, key, value)
+    return from_dict(BuildConfig, data, source=config_path or "build config")
+
+
+def _set(data: dict[str, Any], key: str, value: Any) -> None:
+    node = data
+    *parents, last = key.split(".")
+    for part in parents:
+        if not isinstance(node.get(part), dict):
+            node[part] = {}
+        node = node[part]
+    node[last] = value
+
+
+def current_repository() -> str:
+    """The git repository containing the current directory (its work tree, or the bare folder)."""
+    import pygit2
+
+    found = pygit2.discover_repository(os.getcwd())
+    if found is None:
+        raise SessionforgeError("no INPUT given and the current directory is not inside a git repository")
+    repo = pygit2.Repository(found)
+    return repo.workdir or repo.path
+
+
+def _report_errors(out: Path, failed: int, strict: bool) -> None:
+    if not failed:
+        return
+    import polars as pl
+
+    errors = pl.read_parquet(out / "errors.parquet")
+    for row in errors.head(10).iter_rows(named=True):
+        where = "" if row["slice"] is None else f" [slice {row['slice']}]"
+        click.echo(f"failed: {row['repository']}{where} at {row['stage']}: {row['message']}", err=True)
+    if errors.height > 10:
+        click.echo(f"... and {errors.height - 10} more in {out / 'errors.parquet'}", err=True)
+    if strict:
+        raise SessionforgeError(f"{failed} repositor{'y' if failed == 1 else 'ies'} failed (--strict); "
+                                f"see {out / 'errors.parquet'}")
