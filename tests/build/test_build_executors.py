@@ -1,0 +1,64 @@
+"""Executors with a fake task: every job reported once, worker death retried, stuck workers killed."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from sessionforge.build.executors import LocalExecutor, ProcessExecutor
+from sessionforge.build.task import TaskTimeout, time_limit
+
+
+def square(job: dict, progress=None) -> dict:
+    """Fake task: reports progress, and dies (like an OOM kill) on the first attempts listed in `die`."""
+    if progress:
+        progress(job["x"])
+    flag = Path(job["dir"]) / f"attempt-{job['x']}"
+    attempts = int(flag.read_text()) if flag.exists() else 0
+    flag.write_text(str(attempts + 1))
+    if attempts < job.get("die", 0):
+        os._exit(9)
+    if job.get("sleep"):
+        time.sleep(job["sleep"])
+    return {"status": "ok", "y": job["x"] ** 2, "pid": os.getpid()}
+
+
+def _run(ex, jobs):
+    results, frames = {}, []
+    ex.map(square, jobs, lambda i, r: results.__setitem__(i, r), frames.append)
+    return results, sum(frames)
+
+
+def test_local_and_process_pool_return_every_result_once(tmp_path):
+    jobs = [{"x": x, "dir": str(tmp_path)} for x in range(6)]
+    local, f1 = _run(LocalExecutor(), jobs)
+    for p in tmp_path.iterdir():
+        p.unlink()
+    pool, f2 = _run(ProcessExecutor(workers=2), jobs)
+    assert {i: r["y"] for i, r in local.items()} == {i: r["y"] for i, r in pool.items()} == {x: x * x for x in range(6)}
+    assert f1 == f2 == sum(range(6))                       # progress reaches the driver from workers
+    assert len({r["pid"] for r in pool.values()}) == 2     # really two processes
+    assert os.getpid() not in {r["pid"] for r in pool.values()}
+
+
+def test_dead_worker_costs_only_its_job_a_retry(tmp_path):
+    jobs = [{"x": x, "dir": str(tmp_path), "die": 1 if x == 2 else 0} for x in range(4)]
+    jobs.append({"x": 9, "dir": str(tmp_path), "die": 5})  # dies every time: error after retries
+    results, _ = _run(ProcessExecutor(workers=2, retries=2), jobs)
+    assert [results[i]["y"] for i in range(4)] == [0, 1, 4, 9]
+    assert (tmp_path / "attempt-2").read_text() == "2"     # died once, retried once
+    assert (tmp_path / "attempt-0").read_text() == "1"     # neighbours were not rerun
+    assert results[4]["status"] == "error" and results[4]["stage"] == "worker"
+    assert "3 attempts" in results[4]["message"] and (tmp_path / "attempt-9").read_text() == "3"
+
+
+def test_soft_time_limit_raises_in_the_task():
+    with pytest.raises(TaskTimeout):
+        with time_limit(0.2):
+            time.sleep(2)
+    with time_limit(1.0):       # no alarm left behind
+        pass
+    time.sleep(0.01)
