@@ -1,1 +1,31 @@
-"""sessionforge.replay"""
+"""sessionforge.replay: git history -> keystrokes -> editor -> pyte frames, verified lossless.
+
+    from sessionforge.replay import ReplayConfig, replay_repository, list_commits, ReplayStats
+
+    cfg = ReplayConfig(max_commits=50)
+    with ShardWriter(out, rows=cfg.rows, cols=cfg.cols) as w:
+        stats = replay_repository("path/to/repo", cfg, w)
+
+``replay_repository`` and ``ReplayStats`` are imported on first use, so reading a
+config or listing commits does not load the editor and pyte.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from sessionforge.replay.config import ReplayConfig
+from sessionforge.replay.gitwalk import RepoError, list_commits
+
+if TYPE_CHECKING:  # pragma: no cover
+    from sessionforge.replay.pipeline import ReplayStats, replay_repository
+
+__all__ = ["ReplayConfig", "replay_repository", "list_commits", "ReplayStats", "RepoError"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("replay_repository", "ReplayStats"):
+        from sessionforge.replay import pipeline
+
+        return getattr(pipeline, name)
+    raise AttributeError(f"module 'sessionforge.replay' has no attribute {name!r}")

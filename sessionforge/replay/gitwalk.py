@@ -12,7 +12,8 @@ counted under one reason per change (``skipped`` dict): ``submodule`` (gitlink),
 valid UTF-8: skipped rather than shown approximately, so the lossless check stays
 byte-exact), ``mode_only`` (only the file mode changed). A change whose *new* side is
 replayable but whose old side is not (binary -> text) is replayed as a new file; a
-change whose new side is not replayable is skipped (its old text is left alone).
+change whose new side is not replayable is skipped (a rename of a text file into one
+still deletes the old path in the editor). Counts are per changed path per commit.
 """
 
 from __future__ import annotations
