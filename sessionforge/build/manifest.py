@@ -24,7 +24,7 @@ DATASET_FORMAT_VERSION = 1
 
 BASE_SCHEMA: dict[str, Any] = {
     "id": pl.String, "shard": pl.String, "index": pl.Int64, "repository": pl.String,
-    "input_order": pl.Int64, "slice": pl.Int64, "first_commit": pl.String, "last_commit": pl.String,
+    "input_order": pl.Int64, "slice": pl.Int64, "slice_session": pl.Int64, "first_commit": pl.String, "last_commit": pl.String,
     "commits": pl.Int64, "frames": pl.Int64, "actions": pl.Int64, "bytes": pl.Int64,
 }
 TAIL_SCHEMA: dict[str, Any] = {
@@ -53,7 +53,7 @@ class Collected:
             return
         for n, s in enumerate(result["sessions"]):
             row = {"id": f"{key}-{n:04d}", "shard": s["shard"], "index": s["index"], "repository": identity,
-                   "input_order": order, "slice": slice_index, "first_commit": s["first_commit"],
+                   "input_order": order, "slice": slice_index, "slice_session": n, "first_commit": s["first_commit"],
                    "last_commit": s["last_commit"], "commits": s["commits"], "frames": s["frames"],
                    "actions": s["actions"], "bytes": s["bytes"], "lossless_failures": s["lossless_failures"],
                    "license": meta.get("license"), "language": meta.get("language"), "stars": meta.get("stars"),

@@ -75,7 +75,7 @@ class BuildProgress:
 def summary_table(doc: dict[str, Any], frames_per_s: float | None) -> Table:
     """The end-of-build summary from dataset.json's totals."""
     t = doc["totals"]
-    table = Table(title=f"dataset: {t['sessions']} sessions in {t['shards']} shards", show_header=False)
+    table = Table(title="build summary", show_header=False)
     table.add_column("what", style="bold")
     table.add_column("value", justify="right")
     rows = [
@@ -84,6 +84,7 @@ def summary_table(doc: dict[str, Any], frames_per_s: float | None) -> Table:
         ("filtered out", f"{t['filtered_out']:,}"),
         ("commits", f"{t['commits']:,}"),
         ("sessions", f"{t['sessions']:,}"),
+        ("shards", f"{t['shards']:,}"),
         ("frames", f"{t['frames']:,}"),
         ("frames/s (this run)", "-" if frames_per_s is None else f"{frames_per_s:,.0f}"),
         ("bytes", f"{t['bytes']:,}"),

@@ -1,0 +1,86 @@
+"""``stats``: totals and distributions of a dataset, from its manifest (plus a sample of shards
+for the most common actions, the one thing the manifest does not hold)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from sessionforge.build.manifest import read_dataset
+
+QUANTILES = (0.0, 0.1, 0.5, 0.9, 1.0)
+
+
+def quantiles(col: pl.Series) -> dict[str, float | None]:
+    """min/p10/p50/p90/max and mean of a numeric column (None when empty)."""
+    if col.len() == 0:
+        return {"min": None, "p10": None, "p50": None, "p90": None, "max": None, "mean": None}
+    names = ("min", "p10", "p50", "p90", "max")
+    out: dict[str, float | None] = {n: float(col.quantile(q, interpolation="nearest")) for n, q in zip(names, QUANTILES)}
+    out["mean"] = round(float(col.mean()), 3)
+    return out
+
+
+def readable_action(action: bytes) -> str:
+    """Action bytes as printable text: ``b"\\x1b[A"`` -> ``\\x1b[A``, ``b"\\r"`` -> ``\\r``."""
+    return repr(action)[2:-1] if action else "(none)"
+
+
+def top_actions(root: Path, shards: list[str], sample_shards: int, max_frames: int, top: int) -> dict[str, Any]:
+    """Most common actions over up to ``max_frames`` frames of evenly spaced sample shards."""
+    from sessionforge.formats import open_shard
+
+    if not shards or sample_shards <= 0:
+        return {"sampled_shards": 0, "sampled_frames": 0, "top": []}
+    step = max(1, len(shards) // sample_shards)
+    picked = shards[::step][:sample_shards]
+    counts: Counter[bytes] = Counter()
+    seen = 0
+    for name in picked:
+        with open_shard(root / "shards" / name) as r:
+            for i, info in enumerate(r.sessions):
+                stop = min(info.frames, max_frames - seen)
+                for start in range(0, stop, 4096):
+                    fr = r.read_frames(i, start, min(start + 4096, stop))
+                    offs = fr.action_offsets
+                    data = fr.action_data
+                    counts.update(data[int(offs[t]):int(offs[t + 1])] for t in range(len(fr)))
+                seen += stop
+                if seen >= max_frames:
+                    break
+        if seen >= max_frames:
+            break
+    return {"sampled_shards": len(picked), "sampled_frames": seen,
+            "top": [{"action": readable_action(a), "count": n, "share": round(n / seen, 5)}
+                    for a, n in counts.most_common(top)]}
+
+
+def dataset_stats(root: str | Path, *, sample_shards: int = 4, sample_frames: int = 200_000,
+                  top: int = 20) -> dict[str, Any]:
+    """Everything ``sessionforge stats`` shows, as a JSON-able dict."""
+    root = Path(root)
+    doc, manifest, errors = read_dataset(root)
+    frames = manifest["frames"]
+    per_session_bpf = (manifest["bytes"] / manifest["frames"]).filter(manifest["frames"] > 0)
+    repos = (manifest.group_by("input_order", "repository", maintain_order=True)
+             .agg(pl.len().alias("sessions"), pl.col("commits").sum(), pl.col("frames").sum(),
+                  pl.col("actions").sum(), pl.col("bytes").sum(), pl.col("lossless_failures").sum())
+             .sort("input_order")
+             .with_columns((pl.col("bytes") / pl.col("frames")).round(3).alias("bytes_per_frame"))
+             .drop("input_order"))
+    by_stage = errors.group_by("stage").len().sort("stage") if errors.height else None
+    return {
+        "dataset": str(root),
+        "totals": doc["totals"],
+        "frames_per_session": quantiles(frames),
+        "commits_per_session": quantiles(manifest["commits"]),
+        "bytes_per_frame_per_session": quantiles(per_session_bpf),
+        "actions_per_frame": round(doc["totals"]["action_bytes"] / doc["totals"]["frames"], 3)
+        if doc["totals"]["frames"] else None,
+        "top_actions": top_actions(root, sorted(doc["shards"]), sample_shards, sample_frames, top),
+        "repositories": repos.to_dicts(),
+        "errors_by_stage": {} if by_stage is None else dict(zip(by_stage["stage"], by_stage["len"])),
+    }

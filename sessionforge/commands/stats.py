@@ -1,0 +1,71 @@
+"""``sessionforge stats``: totals and distributions of a dataset."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+
+@click.command("stats")
+@click.argument("dataset", type=click.Path(exists=True, file_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")
+@click.option("--sample-shards", default=4, show_default=True, help="Shards sampled for the top actions.")
+@click.option("--sample-frames", default=200_000, show_default=True, help="At most this many frames sampled.")
+@click.option("--top", default=20, show_default=True, help="How many top actions to show.")
+def command(dataset: str, as_json: bool, sample_shards: int, sample_frames: int, top: int) -> None:
+    """Totals and distributions of DATASET (a build-dataset output folder), from its manifest:
+    frames per session, bytes per frame, most common actions (from a sample of shards),
+    one row per repository."""
+    from sessionforge.build.stats import dataset_stats
+
+    st = dataset_stats(dataset, sample_shards=sample_shards, sample_frames=sample_frames, top=top)
+    if as_json:
+        click.echo(json.dumps(st, indent=1, sort_keys=True))
+        return
+    _print_tables(st)
+
+
+def _print_tables(st: dict) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    con = Console()
+    t = st["totals"]
+    tot = Table(title=f"{st['dataset']}", show_header=False)
+    for key in ("repositories", "repositories_ok", "repositories_failed", "filtered_out", "shards", "sessions",
+                "commits", "frames", "action_bytes", "bytes", "bytes_per_frame", "lossless_failures"):
+        tot.add_row(key.replace("_", " "), f"{t[key]:,}" if isinstance(t[key], int) else str(t[key]))
+    tot.add_row("actions bytes/frame", str(st["actions_per_frame"]))
+    for reason, n in sorted(t["skipped"].items()):
+        tot.add_row(f"skipped: {reason}", f"{n:,}")
+    for stage, n in sorted(st["errors_by_stage"].items()):
+        tot.add_row(f"errors at {stage}", f"{n:,}")
+    con.print(tot)
+
+    dist = Table(title="distributions over sessions")
+    dist.add_column("")
+    for q in ("min", "p10", "p50", "p90", "max", "mean"):
+        dist.add_column(q, justify="right")
+    for name in ("frames_per_session", "commits_per_session", "bytes_per_frame_per_session"):
+        d = st[name]
+        dist.add_row(name.replace("_", " "), *["-" if d[q] is None else f"{d[q]:,.4g}"
+                                                for q in ("min", "p10", "p50", "p90", "max", "mean")])
+    con.print(dist)
+
+    ta = st["top_actions"]
+    acts = Table(title=f"top actions ({ta['sampled_frames']:,} frames from {ta['sampled_shards']} shards)")
+    acts.add_column("action")
+    acts.add_column("count", justify="right")
+    acts.add_column("share", justify="right")
+    for a in ta["top"]:
+        acts.add_row(a["action"], f"{a['count']:,}", f"{100 * a['share']:.2f}%")
+    con.print(acts)
+
+    repos = Table(title="repositories")
+    cols = ("repository", "sessions", "commits", "frames", "bytes", "bytes_per_frame", "lossless_failures")
+    for c in cols:
+        repos.add_column(c.replace("_", " "), justify="left" if c == "repository" else "right")
+    for r in st["repositories"]:
+        repos.add_row(*[f"{r[c]:,}" if isinstance(r[c], int) else str(r[c]) for c in cols])
+    con.print(repos)

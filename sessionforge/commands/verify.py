@@ -1,0 +1,31 @@
+"""``sessionforge verify``: checksums, a full decode, and optionally a re-replay of a dataset."""
+
+from __future__ import annotations
+
+import click
+
+from sessionforge.errors import SessionforgeError
+
+
+@click.command("verify")
+@click.argument("dataset", type=click.Path(exists=True, file_okay=False))
+@click.option("--deep", default=0, show_default=True, metavar="N",
+              help="Also replay N sessions again (evenly spread) and compare every frame exactly.")
+def command(dataset: str, deep: int) -> None:
+    """Check DATASET: every shard's size and sha256 against dataset.json, every session against
+    the manifest, and a full decode of every frame. Exits 1 with the list of problems if any."""
+    from rich.console import Console
+
+    from sessionforge.build.verify import verify_dataset
+
+    con = Console(stderr=True)
+    with con.status("verifying") as status:
+        rep = verify_dataset(dataset, deep=deep, progress=lambda what: status.update(f"verifying {what}"))
+    for p in rep.problems:
+        click.echo(f"problem: {p}", err=True)
+    summary = (f"{rep.shards} shards, {rep.sessions} sessions, {rep.frames:,} frames decoded"
+               + (f"; {rep.deep_sessions} sessions ({rep.deep_frames:,} frames) replayed again and identical"
+                  if deep else ""))
+    if not rep.ok:
+        raise SessionforgeError(f"{dataset}: {len(rep.problems)} problem(s) found ({summary})")
+    click.echo(f"ok: {summary}")
