@@ -1,0 +1,44 @@
+"""``sessionforge export``: a session as an asciicast v2 recording or as plain text."""
+
+from __future__ import annotations
+
+import click
+
+from sessionforge.view.export import DEFAULT_FPS, write_asciicast, write_text
+from sessionforge.view.progress import frame_progress
+from sessionforge.view.source import ViewError, open_session, parse_range
+
+
+@click.command(name="export")
+@click.argument("source", metavar="DIR|SHARD", type=click.Path(exists=True))
+@click.option("--session", "-s", default=None, metavar="ID",
+              help="Session id (dataset manifest) or index (shard). Default: the first session.")
+@click.option("--format", "fmt", type=click.Choice(["asciicast", "text"]), default="asciicast",
+              show_default=True, help="asciicast v2 (.cast, plays in `asciinema play`) or plain-text frames.")
+@click.option("-o", "--out", required=True, type=click.Path(dir_okay=False, writable=True), help="Output file.")
+@click.option("--frames", "frame_range", default=None, metavar="A:B",
+              help="Only frames A..B-1 (either side optional; negative counts from the end).")
+@click.option("--fps", type=float, default=DEFAULT_FPS, show_default=True,
+              help="asciicast: frames per second of the recording's clock.")
+@click.option("--no-input", is_flag=True, help="asciicast: leave out the key actions (\"i\" events).")
+def command(source: str, session: str | None, fmt: str, out: str, frame_range: str | None,
+            fps: float, no_input: bool) -> None:
+    """Export one session of a dataset directory or shard file.
+
+    \b
+    Examples:
+      sessionforge export DATA --session ID -o session.cast && asciinema play session.cast
+      sessionforge export DATA/shards/x.tss --session 0 --format text --frames 0:50 -o frames.txt
+    """
+    if fps <= 0:
+        raise ViewError(f"--fps {fps}: must be > 0")
+    with open_session(source, session) as ref:
+        start, stop = parse_range(frame_range, ref.frames)
+        with frame_progress(f"export {ref.label}", stop - start) as advance:
+            if fmt == "asciicast":
+                n = write_asciicast(ref, out, start, stop, fps=fps, inputs=not no_input, progress=advance)
+                what = f"{n} events"
+            else:
+                write_text(ref, out, start, stop, progress=advance)
+                what = "text"
+        click.echo(f"wrote {out}: frames {start}..{stop - 1} of {ref.label} ({what})", err=True)

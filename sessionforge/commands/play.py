@@ -1,0 +1,27 @@
+"""``sessionforge play``: watch a session in this terminal."""
+
+from __future__ import annotations
+
+import click
+
+from sessionforge.view.player import Player
+from sessionforge.view.source import open_session
+
+
+@click.command(name="play")
+@click.argument("source", metavar="DIR|SHARD", type=click.Path(exists=True))
+@click.option("--session", "-s", default=None, metavar="ID",
+              help="Session id (dataset manifest) or index (shard). Default: the first session.")
+@click.option("--speed", type=float, default=1.0, show_default=True,
+              help="Playback speed; 1 = 30 frames per second.")
+@click.option("--from", "start", type=int, default=0, show_default=True, metavar="FRAME",
+              help="Start at this frame.")
+def command(source: str, session: str | None, speed: float, start: int) -> None:
+    """Play a recorded session full-screen (alternate screen; restored on exit).
+
+    \b
+    Keys: space pause/resume, right/left step one frame, up/down step 100,
+          +/- double/halve speed, g/G first/last frame, q quit.
+    """
+    with open_session(source, session) as ref:
+        Player(ref, speed=speed, start=start).run()

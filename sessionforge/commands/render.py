@@ -1,0 +1,71 @@
+"""``sessionforge render``: frames of a session as PNG images or one contact sheet."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from sessionforge.view.progress import frame_progress
+from sessionforge.view.render import contact_sheet, load_font, palette_array, render_frame, sheet_indices
+from sessionforge.view.source import FrameCache, Markers, ViewError, open_session, parse_frame_list
+
+
+@click.command(name="render")
+@click.argument("source", metavar="DIR|SHARD", type=click.Path(exists=True))
+@click.option("--session", "-s", default=None, metavar="ID",
+              help="Session id (dataset manifest) or index (shard). Default: the first session.")
+@click.option("--frames", "frame_list", default=None, metavar="LIST",
+              help="Comma-separated frame indices, e.g. 0,100,200 (negative = from the end). Default: 0.")
+@click.option("-o", "--out", "outdir", required=True, type=click.Path(file_okay=False),
+              help="Output directory (created if missing).")
+@click.option("--sheet", type=int, default=None, metavar="N",
+              help="Write one contact sheet of N frames spread evenly over the session instead.")
+@click.option("--font-size", type=int, default=14, show_default=True, help="Font size in pixels.")
+@click.option("--font", "font_path", type=click.Path(dir_okay=False), default=None,
+              help="A monospace TTF to use (default: DejaVu Sans Mono if installed, else a bitmap font).")
+@click.option("--scale", type=float, default=0.5, show_default=True, help="Contact sheet: tile scale.")
+def command(source: str, session: str | None, frame_list: str | None, outdir: str, sheet: int | None,
+            font_size: int, font_path: str | None, scale: float) -> None:
+    """Render frames of one session to PNG (colours, reverse video, cursor drawn).
+
+    \b
+    Examples:
+      sessionforge render DATA --session ID --frames 0,100,200 -o pngs/
+      sessionforge render DATA --session ID --sheet 12 -o pngs/    # pngs/<session>-sheet.png
+    """
+    if sheet is not None and sheet <= 0:
+        raise ViewError(f"--sheet {sheet}: must be > 0")
+    if not 0 < scale <= 4:
+        raise ViewError(f"--scale {scale}: must be in (0, 4]")
+    font = load_font(font_size, font_path)
+    out = Path(outdir)
+    out.mkdir(parents=True, exist_ok=True)
+    with open_session(source, session) as ref:
+        if ref.frames == 0:
+            raise ViewError(f"{ref.label}: the session has no frames")
+        pal = palette_array(ref.info.palette)
+        cache = FrameCache(ref, chunk=1)  # frames are far apart: decode only what is drawn
+        stem = "".join(c if c.isalnum() or c in "-_." else "_" for c in ref.label)
+        idx = sheet_indices(ref.frames, sheet) if sheet else parse_frame_list(frame_list or "0", ref.frames)
+        markers = Markers(ref.info.meta)
+        images = []
+        with frame_progress(f"render {ref.label}", len(idx)) as advance:
+            for t in idx:
+                chars, fg, bg, attrs, cursor, _ = cache.get(t)
+                images.append((t, render_frame(font, pal, chars, fg, bg, attrs, cursor)))
+                advance(1)
+        if sheet:
+            tiles = []
+            for t, im in images:
+                commit, path = markers.at(t)
+                label = f"frame {t}" + (f"  {commit[:8]} {path}" if commit else "")
+                tiles.append((label, im))
+            dest = out / f"{stem}-sheet.png"
+            contact_sheet(tiles, font, scale=scale).save(dest)
+            click.echo(f"wrote {dest} ({len(tiles)} frames)", err=True)
+        else:
+            for t, im in images:
+                dest = out / f"{stem}-{t:06d}.png"
+                im.save(dest)
+                click.echo(f"wrote {dest}", err=True)

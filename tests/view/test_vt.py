@@ -1,0 +1,60 @@
+"""ScreenEncoder: feeding its output to a fresh pyte screen reproduces every frame."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pyte
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from viewkit import PALETTE, snapshot, synthetic_frames
+
+from sessionforge.view.vt import ScreenEncoder
+
+_HEX = {f"{rgb:06x}": i for i, rgb in enumerate(PALETTE)}
+_OUR_SEQUENCES = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+def _replay(frames, rows, cols):
+    enc = ScreenEncoder(rows, cols, PALETTE)
+    screen = pyte.Screen(cols, rows)
+    stream = pyte.Stream(screen)
+    for k, frame in enumerate(frames):
+        stream.feed(enc.encode(*frame[:5]))
+        got = snapshot(screen, lambda c, d: _HEX.get(c, 255))
+        for name, want, have in zip(("chars", "fg", "bg", "attrs", "cursor"), frame[:5], got):
+            assert np.array_equal(want, have), f"frame {k}: {name} differs\n{want}\n{have}"
+
+
+@settings(max_examples=40, deadline=None)
+@given(rows=st.integers(2, 6), cols=st.integers(3, 14), seed=st.integers(0, 2**31))
+def test_encoder_reproduces_pyte_frames(rows, cols, seed):
+    _replay(synthetic_frames(rows, cols, 25, seed), rows, cols)
+
+
+def test_unchanged_frame_costs_nothing_and_one_cell_costs_little():
+    rows, cols = 4, 10
+    chars = np.full((rows, cols), ord("x"), np.uint32)
+    fg, bg, attrs = (np.full((rows, cols), v, np.uint8) for v in (2, 1, 0))
+    enc = ScreenEncoder(rows, cols, PALETTE)
+    assert len(enc.encode(chars, fg, bg, attrs, (0, 0, 1))) >= rows * cols  # full redraw first
+    assert enc.encode(chars, fg, bg, attrs, (0, 0, 1)) == ""
+    chars[2, 3] = ord("Q")
+    out = enc.encode(chars, fg, bg, attrs, (0, 0, 1))
+    assert out == "\x1b[3;4HQ\x1b[1;1H", repr(out)  # move, one char, cursor back
+
+
+def test_hostile_code_points_never_reach_the_terminal():
+    rows, cols = 2, 8
+    chars = np.full((rows, cols), 32, np.uint32)
+    hostile = [0x1B, 0x9B, 0x07, 0x7F, 0x200B, 0xD800, 0x110000, 0x0301]
+    chars[0, : len(hostile)] = hostile
+    zeros = np.zeros((rows, cols), np.uint8)
+    out = ScreenEncoder(rows, cols, PALETTE).encode(chars, zeros, zeros + 1, zeros, (1, 0, 1))
+    rest = _OUR_SEQUENCES.sub("", out)
+    assert not [c for c in rest if ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F], repr(rest)
+    screen = pyte.Screen(cols, rows)
+    pyte.Stream(screen).feed(out)
+    assert [screen.buffer[0][c].data for c in range(len(hostile))] == ["\ufffd"] * len(hostile)
+    assert (screen.cursor.y, screen.cursor.x) == (1, 0)

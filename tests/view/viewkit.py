@@ -1,0 +1,129 @@
+"""Test helpers for the view area: synthetic sessions made by a real pyte screen,
+snapshots of a pyte screen as termstream arrays, and a cast-replaying oracle."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import numpy as np
+import pyte
+
+from sessionforge.formats import (
+    ATTR_BLINK,
+    ATTR_BOLD,
+    ATTR_ITALIC,
+    ATTR_REVERSE,
+    ATTR_STRIKE,
+    ATTR_UNDERLINE,
+    ATTR_WIDE,
+    ShardWriter,
+)
+
+# index 0 = default fg, 1 = default bg, then a few colours.
+PALETTE = [0xD0D0D0, 0x101010, 0xFF0000, 0x00C000, 0x3050FF, 0xFFFF00, 0xFF00FF, 0x00FFFF]
+_HEX_TO_INDEX = {f"{rgb:06x}": i for i, rgb in enumerate(PALETTE)}
+_FLAGS = (("bold", ATTR_BOLD), ("italics", ATTR_ITALIC), ("underscore", ATTR_UNDERLINE),
+          ("strikethrough", ATTR_STRIKE), ("reverse", ATTR_REVERSE), ("blink", ATTR_BLINK))
+TEXT = "abc xyz_{}()#0123456789=é€中文字😀"  # narrow, Latin-1, BMP and astral wide chars
+
+
+def snapshot(screen: pyte.Screen, colour_of=None):
+    """A pyte screen as termstream arrays: chars, fg, bg, attrs (R, C) and cursor (3,)."""
+    colour_of = colour_of or (lambda c, default: _HEX_TO_INDEX.get(c, default))
+    R, C = screen.lines, screen.columns
+    chars = np.zeros((R, C), np.uint32)
+    fg = np.zeros((R, C), np.uint8)
+    bg = np.zeros((R, C), np.uint8)
+    attrs = np.zeros((R, C), np.uint8)
+    for r in range(R):
+        line = screen.buffer[r]
+        for c in range(C):
+            cell = line[c]
+            chars[r, c] = ord(cell.data[0]) if cell.data else 0
+            fg[r, c] = colour_of(cell.fg, 0)
+            bg[r, c] = colour_of(cell.bg, 1)
+            a = 0
+            for name, bit in _FLAGS:
+                if getattr(cell, name):
+                    a |= bit
+            if c + 1 < C and cell.data and line[c + 1].data == "":
+                a |= ATTR_WIDE
+            attrs[r, c] = a
+    cur = np.array([screen.cursor.y, screen.cursor.x, 0 if screen.cursor.hidden else 1], np.int32)
+    return chars, fg, bg, attrs, cur
+
+
+def _sgr_for(i: int, base: int) -> str:
+    rgb = PALETTE[i]
+    return f"{base};2;{rgb >> 16};{(rgb >> 8) & 255};{rgb & 255}"
+
+
+def synthetic_frames(rows: int, cols: int, n: int, seed: int):
+    """``n`` frames of a pyte screen driven by random, valid terminal output.
+
+    Returns a list of (chars, fg, bg, attrs, cursor, action) tuples. Covers wide
+    chars (BMP and astral), 24-bit colours, bold/italic/underline/strike/blink,
+    reverse video, hidden cursor, erase, and writes into the last column.
+    """
+    rng = random.Random(seed)
+    screen = pyte.Screen(cols, rows)
+    stream = pyte.Stream(screen)
+    out = []
+    for t in range(n):
+        ops = []
+        for _ in range(rng.randint(1, 4)):
+            k = rng.random()
+            if k < 0.55:
+                sgr = ["0"] + rng.sample(["1", "3", "4", "5", "7", "9"], rng.randint(0, 2))
+                sgr += [_sgr_for(rng.randrange(len(PALETTE)), 38), _sgr_for(rng.randrange(len(PALETTE)), 48)]
+                text = "".join(rng.choice(TEXT) for _ in range(rng.randint(1, cols)))
+                ops.append(f"\x1b[{rng.randint(1, rows)};{rng.randint(1, cols)}H\x1b[{';'.join(sgr)}m{text}")
+            elif k < 0.65:
+                ops.append(f"\x1b[{rng.randint(1, rows)};{rng.randint(1, cols)}H\x1b[{rng.choice('012')}K")
+            elif k < 0.75:
+                ops.append(rng.choice(["\x1b[?25l", "\x1b[?25h"]))
+            elif k < 0.8:
+                ops.append(f"\x1b[{rng.randint(1, rows)};{cols - 1}H\x1b[0mZ中")  # wide at the edge
+            else:
+                ops.append(f"\x1b[{rng.randint(1, rows)};{rng.randint(1, cols)}H")
+        stream.feed("".join(ops))
+        out.append((*snapshot(screen), rng.choice([b"", b"x", b"\x1b[C", "中".encode(), b"\x7f\x00"])))
+    return out
+
+
+def write_shard(path: Path, sessions: list[list[tuple]], rows: int, cols: int, meta=None, codec="zstd"):
+    """Write sessions of frame tuples with the real ShardWriter; returns the path."""
+    with ShardWriter(path, rows=rows, cols=cols, codec=codec) as w:
+        for i, frames in enumerate(sessions):
+            w.begin_session(dict(meta or {}, id=f"synthetic-{i}"), PALETTE)
+            for chars, fg, bg, attrs, cursor, action in frames:
+                w.add_frame(chars, fg, bg, attrs, (int(cursor[0]), int(cursor[1]), bool(cursor[2])), action)
+            w.end_session()
+    return path
+
+
+def read_cast(path: Path) -> tuple[dict, list[list]]:
+    """Parse an asciicast v2 file into (header, events)."""
+    lines = Path(path).read_text(encoding="utf-8").splitlines()
+    return json.loads(lines[0]), [json.loads(line) for line in lines[1:] if line.strip()]
+
+
+def replay_cast_frames(header: dict, events: list[list], fps: float, n_frames: int):
+    """Feed a cast's "o" events into a fresh pyte screen; snapshot at each frame's time."""
+    screen = pyte.Screen(header["width"], header["height"])
+    stream = pyte.Stream(screen)
+    hex_to_index = {f"{rgb:06x}": i for i, rgb in enumerate(PALETTE)}
+    outs = [e for e in events if e[1] == "o"]
+    j = 0
+    snaps = []
+    for k in range(n_frames):
+        t = round(k / fps, 6)
+        while j < len(outs) and outs[j][0] <= t:
+            stream.feed(outs[j][2])
+            j += 1
+        # Unknown colours map to 255 so a wrong colour can never pass as a palette index.
+        snaps.append(snapshot(screen, lambda c, d: hex_to_index.get(c, 255)))
+    assert j == len(outs), "output events after the last frame's time"
+    return snaps
