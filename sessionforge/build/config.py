@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from sessionforge.config import to_dict
 from sessionforge.errors import ConfigError
-from sessionforge.replay.config import ReplayConfig  # the defining module: importable before the package re-exports it
+from sessionforge.replay import ReplayConfig
 
 
 @dataclass
