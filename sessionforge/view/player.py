@@ -188,8 +188,9 @@ class Player:
             visible = False  # the cursor sits in the cropped-away part
         commit, path = self.markers.at(self.t)
         state = "playing" if self.playing else "paused"
-        status = (f" {self.ref.label}  frame {self.t}/{self.ref.frames - 1}  {commit[:10]}  {path}"
-                  f"  key {action!r}  {self.speed:g}x {state}  [space] pause [<-/->] step [q] quit")
+        # Most useful first: narrow terminals cut the line from the right.
+        status = (f" {state} {self.speed:g}x  frame {self.t}/{self.ref.frames - 1}  key {action!r}"
+                  f"  {commit[:10]} {path}  {self.ref.label}  [space] pause [<-/->] step [q] quit")
         term_rows, term_cols = self._size
         out = ["\x1b[?25l", f"\x1b[{term_rows};1H\x1b[0;7m", fit(status, term_cols - 1), "\x1b[0m"]
         enc.forget_terminal_state()  # the status line moved the cursor and changed the pen

@@ -127,3 +127,15 @@ def replay_cast_frames(header: dict, events: list[list], fps: float, n_frames: i
         snaps.append(snapshot(screen, lambda c, d: hex_to_index.get(c, 255)))
     assert j == len(outs), "output events after the last frame's time"
     return snaps
+
+
+def run_cli(args, capsys) -> tuple[int, str]:
+    """Run the real CLI entry point in-process; returns (exit code, stderr)."""
+    from sessionforge.cli import main
+
+    try:
+        main([str(a) for a in args])
+        code = 0
+    except SystemExit as exc:
+        code = exc.code or 0
+    return code, capsys.readouterr().err

@@ -1,0 +1,131 @@
+"""export: asciicast v2 validity, acceptance by the real asciinema, exact frame reproduction; text format."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+from viewkit import read_cast, replay_cast_frames, run_cli
+
+from sessionforge.formats import open_shard
+from sessionforge.view.export import frame_text
+
+
+def stored(shard: Path, session: int, start: int = 0, stop: int | None = None):
+    with open_shard(shard) as r:
+        stop = r.sessions[session].frames if stop is None else stop
+        f = r.read_frames(session, start, stop)
+        return [(f.chars[i].copy(), f.fg[i].copy(), f.bg[i].copy(), f.attrs[i].copy(), f.cursor[i].copy())
+                for i in range(stop - start)], [f.action(i) for i in range(stop - start)]
+
+
+def assert_reproduces(cast: Path, frames, fps: float):
+    header, events = read_cast(cast)
+    got = replay_cast_frames(header, events, fps, len(frames))
+    for k, (want, have) in enumerate(zip(frames, got)):
+        for name, a, b in zip(("chars", "fg", "bg", "attrs", "cursor"), want, have):
+            assert np.array_equal(a, b), f"frame {k}: {name} differs\n{a}\n{b}"
+
+
+def check_asciicast_v2(path: Path) -> tuple[dict, list]:
+    """Validate the asciicast v2 structure: header fields, event shapes and order."""
+    header, events = read_cast(path)
+    assert header["version"] == 2
+    assert isinstance(header["width"], int) and header["width"] > 0
+    assert isinstance(header["height"], int) and header["height"] > 0
+    assert isinstance(header.get("env", {}), dict)
+    last = 0.0
+    for ev in events:
+        assert isinstance(ev, list) and len(ev) == 3, ev
+        t, kind, data = ev
+        assert isinstance(t, (int, float)) and t >= last, (t, last)
+        assert kind in ("o", "i") and isinstance(data, str)
+        last = t
+    return header, events
+
+
+def test_cast_is_valid_v2_and_reproduces_every_frame(synth_shard, tmp_path, capsys):
+    out = tmp_path / "s0.cast"
+    code, err = run_cli(["export", synth_shard, "--session", "0", "-o", out], capsys)
+    assert code == 0, err
+    header, events = check_asciicast_v2(out)
+    frames, actions = stored(synth_shard, 0)
+    assert (header["width"], header["height"]) == (16, 6)
+    assert [e[2] for e in events if e[1] == "i"] == [a.decode("utf-8", "replace") for a in actions if a]
+    assert_reproduces(out, frames, fps=30.0)
+
+
+def test_real_asciinema_accepts_the_cast(synth_shard, tmp_path, capsys):
+    out = tmp_path / "s1.cast"
+    assert run_cli(["export", synth_shard, "-s", "1", "-o", out, "--fps", "50"], capsys)[0] == 0
+    asciinema = Path(sys.executable).with_name("asciinema")
+    res = subprocess.run([str(asciinema), "cat", str(out)], capture_output=True, timeout=60)
+    assert res.returncode == 0, res.stderr.decode()
+    _, events = read_cast(out)
+    assert res.stdout.decode("utf-8") == "".join(e[2] for e in events if e[1] == "o")
+
+
+def test_frame_range_and_fps(synth_shard, tmp_path, capsys):
+    out = tmp_path / "range.cast"
+    code, err = run_cli(["export", synth_shard, "-s", "0", "--frames", "20:50", "--fps", "7",
+                         "--no-input", "-o", out], capsys)
+    assert code == 0, err
+    _, events = check_asciicast_v2(out)
+    assert {e[1] for e in events} == {"o"}
+    assert max(e[0] for e in events) <= round(29 / 7, 6)
+    frames, _ = stored(synth_shard, 0, 20, 50)
+    assert_reproduces(out, frames, fps=7.0)
+
+
+def test_text_export(synth_shard, tmp_path, capsys):
+    out = tmp_path / "frames.txt"
+    assert run_cli(["export", synth_shard, "-s", "0", "--format", "text", "--frames", "28:33", "-o", out],
+                   capsys)[0] == 0
+    lines = out.read_text(encoding="utf-8").split("\n")
+    heads = [i for i, line in enumerate(lines) if line.startswith("=== frame ")]
+    assert [lines[i].split()[2] for i in heads] == ["28", "29", "30", "31", "32"]
+    assert "src/main.c" in lines[heads[0]] and "读我" in lines[heads[2]]  # markers switch at 30
+    frames, _ = stored(synth_shard, 0, 28, 33)
+    for h, frame in zip(heads, frames):
+        assert lines[h + 1 : h + 7] == frame_text(frame[0].tolist())
+    # Wide characters take one text position per character, not two.
+    assert frame_text([[0x4E2D, 0, ord("a"), 32]]) == ["中a"]
+
+
+def test_dataset_dir_lookup_by_manifest_id(synth_shard, tmp_path, capsys):
+    data = tmp_path / "data"
+    (data / "shards").mkdir(parents=True)
+    (data / "shards" / "part-0.tss").write_bytes(synth_shard.read_bytes())
+    pl.DataFrame({"id": ["repoA/0", "repoA/1", "bad"], "shard": ["shards/part-0.tss", "shards/part-0.tss", None],
+                  "session": [0, 1, None]}).write_parquet(data / "manifest.parquet")
+    out = tmp_path / "byid.cast"
+    assert run_cli(["export", data, "--session", "repoA/1", "-o", out], capsys)[0] == 0
+    frames, _ = stored(synth_shard, 1)
+    assert_reproduces(out, frames, fps=30.0)
+    code, err = run_cli(["export", data, "--session", "nope", "-o", out], capsys)
+    assert code == 1 and err.startswith("error: ") and "nope" in err and err.count("\n") == 1
+    (data / "manifest.parquet").unlink()  # fallback: shards/*.tss, sessions numbered in order
+    assert run_cli(["export", data, "--session", "1", "-o", out], capsys)[0] == 0
+    assert_reproduces(out, frames, fps=30.0)
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["--session", "7"], "out of range"),
+    (["--frames", "30:10"], "empty range"),
+    (["--frames", "x:3"], "integers"),
+    (["--fps", "0"], "--fps"),
+])
+def test_bad_input_is_one_line_error(synth_shard, tmp_path, capsys, args, needle):
+    code, err = run_cli(["export", synth_shard, "-o", tmp_path / "x.cast", *args], capsys)
+    assert code == 1 and err.startswith("error: ") and needle in err, err
+
+
+def test_corrupt_shard_is_one_line_error(tmp_path, capsys):
+    bad = tmp_path / "bad.tss"
+    bad.write_bytes(b"not a shard at all" * 10)
+    code, err = run_cli(["export", bad, "-o", tmp_path / "x.cast"], capsys)
+    assert code == 1 and err.startswith("error: ") and "bad.tss" in err, err
