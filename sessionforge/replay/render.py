@@ -1,0 +1,230 @@
+"""Escape-byte emission: a model of what the terminal shows and minimal updates to it.
+
+:class:`Painter` keeps, for every screen row, the cells and styles it believes the
+terminal displays (see :mod:`display` for the row representation) plus the
+terminal's cursor position and current SGR pen. ``put_row`` compares a wanted row
+with the model and emits only the cells that differ, optionally through ICH/DCH
+when the caller knows the row's tail moved sideways; ``scroll`` moves a band of
+rows with a scroll region and IND/RI (pyte's DL mishandles never-touched rows, its
+IND/RI do not). Every cell written is a glyph produced by :mod:`display`, so
+nothing but the escape sequences built here can reach the terminal as a control.
+"""
+
+from __future__ import annotations
+
+from itertools import groupby
+
+from .display import CONT, T_TEXT
+
+# SGR for each style id; absolute (starts with 0) so the pen never depends on history.
+SGR = ("\x1b[0m", "\x1b[0;35m", "\x1b[0;7m", "\x1b[0;90m", "\x1b[0;1m")
+
+# Cost (in bytes-equivalent) charged for an ICH/DCH versus rewriting cells.
+_SHIFT_COST = 6
+
+
+def common_prefix(a: str, b: str) -> int:
+    """Length of the common prefix of two equal-length strings (binary search, C-speed compares)."""
+    n = len(a)
+    if a == b:
+        return n
+    lo, hi = 0, n  # a[:lo] == b[:lo] and a[:hi] != b[:hi]
+    while hi - lo > 1:
+        mid = (lo + hi) >> 1
+        if a[lo:mid] == b[lo:mid]:
+            lo = mid
+        else:
+            hi = mid
+    return lo
+
+
+def common_suffix(a: str, b: str) -> int:
+    """Length of the common suffix of two equal-length strings."""
+    n = len(a)
+    if a == b:
+        return n
+    lo, hi = 0, n
+    while hi - lo > 1:
+        mid = (lo + hi) >> 1
+        if a[n - mid:n - lo] == b[n - mid:n - lo]:
+            lo = mid
+        else:
+            hi = mid
+    return lo
+
+
+class Painter:
+    """Screen model + byte emitter for a ``rows`` x ``cols`` terminal."""
+
+    def __init__(self, rows: int, cols: int) -> None:
+        self.rows = rows
+        self.cols = cols
+        self.blank_cells = " " * cols
+        self.blank_styles = T_TEXT * cols
+        self.cells = [self.blank_cells] * rows
+        self.styles = [self.blank_styles] * rows
+        self.out: list[str] = []
+        self.cy: int | None = None  # terminal cursor row, None = unknown
+        self.cx: int | None = None
+        self.pen: str | None = None  # current style char, None = unknown
+
+    # -- output primitives ---------------------------------------------------------
+    def reset(self) -> None:
+        """Start from a blank, freshly cleared terminal (emits the clear sequence)."""
+        self.cells = [self.blank_cells] * self.rows
+        self.styles = [self.blank_styles] * self.rows
+        # autowrap off (writes at the last column never scroll), cursor visible,
+        # no scroll region, default pen, clear screen, home
+        self.out.append("\x1b[?7l\x1b[?25h\x1b[r\x1b[0m\x1b[2J\x1b[H")
+        self.cy, self.cx, self.pen = 0, 0, T_TEXT
+
+    def flush(self) -> bytes:
+        """Return and forget everything emitted since the last flush."""
+        data = "".join(self.out).encode("utf-8")
+        self.out.clear()
+        return data
+
+    def _hmove(self, cx: int, c: int) -> str:
+        """Shortest sequence moving the cursor from column cx to c on the same row."""
+        if cx == c:
+            return ""
+        if c == 0:
+            return "\r"
+        d = c - cx
+        if d == -1:
+            return "\b"
+        rel = (f"\x1b[{d}C" if d > 1 else "\x1b[C") if d > 0 else f"\x1b[{-d}D"
+        cha = f"\x1b[{c + 1}G"
+        return rel if len(rel) <= len(cha) else cha
+
+    def goto(self, r: int, c: int) -> None:
+        """Move the terminal cursor to (r, c) with the shortest sequence we know."""
+        cy, cx = self.cy, self.cx
+        if cy == r and cx is not None:
+            if cx != c:
+                self.out.append(self._hmove(cx, c))
+                self.cx = c
+            return
+        seq = f"\x1b[{r + 1};{c + 1}H" if c else f"\x1b[{r + 1}H"
+        if cx is not None and cy is not None:
+            if r == cy + 1:
+                # LF moves down one row keeping the column (never at the bottom margin:
+                # no scroll region is left set and r exists)
+                alt = "\n" + self._hmove(cx, c)
+            elif c == cx:
+                alt = f"\x1b[{r + 1}d"  # VPA: same column
+            else:
+                alt = seq
+            if len(alt) < len(seq):
+                seq = alt
+        self.out.append(seq)
+        self.cy, self.cx = r, c
+
+    def _write(self, r: int, a: int, cells: str, styles: str) -> None:
+        """Write cells[a:b] / styles[a:b] (already cut) starting at column a of row r."""
+        self.goto(r, a)
+        out = self.out
+        s0 = styles[0]
+        if styles.count(s0) == len(styles):
+            if self.pen != s0:
+                out.append(SGR[ord(s0)])
+                self.pen = s0
+            out.append(cells.replace(CONT, "") if CONT in cells else cells)
+        else:
+            i = 0
+            for s, run in groupby(styles):
+                n = sum(1 for _ in run)
+                if self.pen != s:
+                    out.append(SGR[ord(s)])
+                    self.pen = s
+                chunk = cells[i:i + n]
+                out.append(chunk.replace(CONT, "") if CONT in chunk else chunk)
+                i += n
+        x = a + len(cells)
+        # at the right edge pyte's cursor sits in a "pending wrap" column: forget it
+        self.cx = x if x < self.cols else None
+
+    def _span(self, oc: str, os_: str, nc: str, ns: str) -> tuple[int, int]:
+        """Differing cell range [a, b) between two rows, widened to whole glyphs."""
+        a = common_prefix(oc, nc)
+        e = common_suffix(oc, nc)
+        if os_ != ns:
+            a = min(a, common_prefix(os_, ns))
+            e = min(e, common_suffix(os_, ns))
+        b = self.cols - e
+        # never start or stop inside a wide glyph, in the old row or the new one
+        while a > 0 and (nc[a] == CONT or oc[a] == CONT):
+            a -= 1
+        while b < self.cols and (nc[b] == CONT or oc[b] == CONT):
+            b += 1
+        return a, b
+
+    # -- row updates -------------------------------------------------------------------
+    def put_row(self, r: int, nc: str, ns: str, shift: int = 0) -> None:
+        """Make row ``r`` show ``nc``/``ns`` (each exactly ``cols`` long).
+
+        ``shift`` hints that the row's tail moved right (> 0 cells inserted) or left
+        (< 0) at the first difference; ICH/DCH is used when it is cheaper.
+        """
+        oc, os_ = self.cells[r], self.styles[r]
+        if oc == nc and os_ == ns:
+            return
+        a, b = self._span(oc, os_, nc, ns)
+        if shift and b - a > _SHIFT_COST:
+            cols = self.cols
+            if shift > 0 and a + shift < cols:
+                sc = oc[:a] + " " * shift + oc[a:cols - shift]
+                ss = os_[:a] + T_TEXT * shift + os_[a:cols - shift]
+                seq = f"\x1b[{shift}@" if shift > 1 else "\x1b[@"
+            elif shift < 0 and a - shift < cols:
+                sc = oc[:a] + oc[a - shift:] + " " * -shift
+                ss = os_[:a] + os_[a - shift:] + T_TEXT * -shift
+                seq = f"\x1b[{-shift}P" if shift < -1 else "\x1b[P"
+            else:
+                sc = ""
+            if sc and sc[a] != CONT:
+                if sc == nc and ss == ns:
+                    a2 = b2 = a
+                else:
+                    a2, b2 = self._span(sc, ss, nc, ns)
+                if _SHIFT_COST + (b2 - a2) < b - a:
+                    self.goto(r, a)
+                    self.out.append(seq)
+                    if b2 > a2:
+                        self._write(r, a2, nc[a2:b2], ns[a2:b2])
+                    self.cells[r], self.styles[r] = nc, ns
+                    return
+        self._write(r, a, nc[a:b], ns[a:b])
+        self.cells[r], self.styles[r] = nc, ns
+
+    def scroll(self, top: int, bottom: int, n: int) -> None:
+        """Move rows ``top..bottom`` (inclusive) up by ``n`` (down if negative); blanks enter.
+
+        Uses a scroll region and IND (LF at the bottom margin) / RI (ESC M at the top).
+        """
+        if n == 0:
+            return
+        out = self.out
+        # the rows entering are pyte's default blank whatever the pen: no SGR needed
+        out.append(f"\x1b[{top + 1};{bottom + 1}r")
+        if n > 0:
+            out.append(f"\x1b[{bottom + 1}H" + "\n" * n)
+            cy = bottom
+        else:
+            out.append(f"\x1b[{top + 1}H" + "\x1bM" * -n)
+            cy = top
+        out.append("\x1b[r")
+        self.cy, self.cx = cy, 0
+        k = abs(n)
+        band_c = self.cells[top:bottom + 1]
+        band_s = self.styles[top:bottom + 1]
+        blank_c = [self.blank_cells] * min(k, len(band_c))
+        blank_s = [self.blank_styles] * min(k, len(band_c))
+        if n > 0:
+            band_c = band_c[k:] + blank_c
+            band_s = band_s[k:] + blank_s
+        else:
+            band_c = blank_c + band_c[:len(band_c) - k]
+            band_s = blank_s + band_s[:len(band_s) - k]
+        self.cells[top:bottom + 1] = band_c
+        self.styles[top:bottom + 1] = band_s
