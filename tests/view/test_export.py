@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
-from viewkit import read_cast, replay_cast_frames, run_cli
+from viewkit import PALETTE, assert_cast_reproduces, read_cast, run_cli
 
 from sessionforge.formats import open_shard
 from sessionforge.view.export import frame_text
@@ -23,12 +23,8 @@ def stored(shard: Path, session: int, start: int = 0, stop: int | None = None):
                 for i in range(stop - start)], [f.action(i) for i in range(stop - start)]
 
 
-def assert_reproduces(cast: Path, frames, fps: float):
-    header, events = read_cast(cast)
-    got = replay_cast_frames(header, events, fps, len(frames))
-    for k, (want, have) in enumerate(zip(frames, got)):
-        for name, a, b in zip(("chars", "fg", "bg", "attrs", "cursor"), want, have):
-            assert np.array_equal(a, b), f"frame {k}: {name} differs\n{a}\n{b}"
+def assert_reproduces(cast: Path, frames, fps: float, palette=PALETTE):
+    assert_cast_reproduces(cast, frames, palette, fps)
 
 
 def check_asciicast_v2(path: Path) -> tuple[dict, list]:

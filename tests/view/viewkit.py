@@ -29,13 +29,16 @@ _FLAGS = (("bold", ATTR_BOLD), ("italics", ATTR_ITALIC), ("underscore", ATTR_UND
 TEXT = "abc xyz_{}()#0123456789=é€中文字😀"  # narrow, Latin-1, BMP and astral wide chars
 
 
-def snapshot(screen: pyte.Screen, colour_of=None):
-    """A pyte screen as termstream arrays: chars, fg, bg, attrs (R, C) and cursor (3,)."""
+def snapshot(screen: pyte.Screen, colour_of=None, colour_dtype=np.uint8):
+    """A pyte screen as termstream arrays: chars, fg, bg, attrs (R, C) and cursor (3,).
+
+    ``colour_of(pyte_colour, default)`` maps pyte's colour names / hex strings.
+    """
     colour_of = colour_of or (lambda c, default: _HEX_TO_INDEX.get(c, default))
     R, C = screen.lines, screen.columns
     chars = np.zeros((R, C), np.uint32)
-    fg = np.zeros((R, C), np.uint8)
-    bg = np.zeros((R, C), np.uint8)
+    fg = np.zeros((R, C), colour_dtype)
+    bg = np.zeros((R, C), colour_dtype)
     attrs = np.zeros((R, C), np.uint8)
     for r in range(R):
         line = screen.buffer[r]
@@ -110,11 +113,20 @@ def read_cast(path: Path) -> tuple[dict, list[list]]:
     return json.loads(lines[0]), [json.loads(line) for line in lines[1:] if line.strip()]
 
 
+def _rgb_of(colour: str, default: int) -> int:
+    try:
+        return int(colour, 16) if len(colour) == 6 else -1
+    except ValueError:
+        return -1  # a named colour: the exporter only ever sends 24-bit colours
+
+
 def replay_cast_frames(header: dict, events: list[list], fps: float, n_frames: int):
-    """Feed a cast's "o" events into a fresh pyte screen; snapshot at each frame's time."""
+    """Feed a cast's "o" events into a fresh pyte screen; snapshot at each frame's time.
+
+    Snapshots hold colours as 0xRRGGBB ints (-1 for anything not sent as 24-bit).
+    """
     screen = pyte.Screen(header["width"], header["height"])
     stream = pyte.Stream(screen)
-    hex_to_index = {f"{rgb:06x}": i for i, rgb in enumerate(PALETTE)}
     outs = [e for e in events if e[1] == "o"]
     j = 0
     snaps = []
@@ -123,10 +135,21 @@ def replay_cast_frames(header: dict, events: list[list], fps: float, n_frames: i
         while j < len(outs) and outs[j][0] <= t:
             stream.feed(outs[j][2])
             j += 1
-        # Unknown colours map to 255 so a wrong colour can never pass as a palette index.
-        snaps.append(snapshot(screen, lambda c, d: hex_to_index.get(c, 255)))
+        snaps.append(snapshot(screen, _rgb_of, np.int64))
     assert j == len(outs), "output events after the last frame's time"
     return snaps
+
+
+def assert_cast_reproduces(cast: Path, frames, palette, fps: float) -> None:
+    """The cast's output, fed to pyte, shows exactly ``frames`` (text, colours, attrs, cursor)."""
+    header, events = read_cast(cast)
+    got = replay_cast_frames(header, events, fps, len(frames))
+    pal = np.array([int(x) for x in palette] + [-1] * (256 - len(palette)), np.int64)
+    for k, (want, have) in enumerate(zip(frames, got)):
+        chars, fg, bg, attrs, cursor = want[:5]
+        for name, a, b in zip(("chars", "fg", "bg", "attrs", "cursor"),
+                              (chars, pal[fg], pal[bg], attrs, cursor), have):
+            assert np.array_equal(a, b), f"frame {k}: {name} differs\n{a}\n{b}"
 
 
 def run_cli(args, capsys) -> tuple[int, str]:
