@@ -87,13 +87,14 @@ class LSTMKernelConfig:
     sync: "grid" | "cta" | "step" | None (automatic). "grid" needs all programs
         resident; it is refused under the interpreter unless only one program runs
         along H (then the barrier trivially passes, which still exercises its code).
-    num_warps: warps per program.
+    num_warps: warps per program; None = 8 for H >= 512 (the W slice then needs the
+        register file of 256 threads to stay out of local memory), else 4.
     """
 
     block_h: int | None = None
     block_b: int | None = None
     sync: str | None = None
-    num_warps: int = 4
+    num_warps: int | None = None
 
 
 @dataclass(frozen=True)
@@ -158,7 +159,8 @@ def make_plan(B: int, H: int, device: torch.device, cfg: LSTMKernelConfig | None
         sync = SYNC_GRID
     else:
         sync = SYNC_NONE
-    return Plan(hp, block_h, block_b, n_h, n_b, rows_per_prog, sync, cfg.num_warps)
+    num_warps = cfg.num_warps or (8 if hp >= 512 else 4)
+    return Plan(hp, block_h, block_b, n_h, n_b, rows_per_prog, sync, num_warps)
 
 
 def compute_dtype(dtype: torch.dtype) -> torch.dtype:

@@ -1,13 +1,13 @@
 """Triton LSTM backward: reverse time loop with fused gate gradients and the dh/dc recurrence.
 
 Program (j, p) owns hidden units ``j*BLOCK_H ..`` (as in the forward) and keeps the
-*column* slice W_hh[:, units] (4HP, BLOCK_H) in registers. Per step t, descending:
+*column* slice W_hh[:, units] (4 x (HP, BLOCK_H)) in registers. Per step t, descending:
 
   phase 1 (own units): dh = dy[t] + dh_rec; dc = dc_rec + dh * o * (1 - tanh(c_t)^2)
       pre-activation gate grads -> dx_proj[t][:, i/f/g/o columns of the units]
       dc_rec = dc * f
   barrier (every program's dx_proj[t] columns are written)
-  phase 2: dh_rec = dx_proj[t] (BLOCK_B, 4HP) @ W_hh[:, units] (4HP, BLOCK_H)
+  phase 2: dh_rec = sum_q dx_proj[t][:, gate q] (BLOCK_B, HP) @ W_hh[gate q rows, units] (HP, BLOCK_H)
 
 dh_rec / dc_rec live in (B, H) compute-dtype scratch owned slice-wise by one
 program; they start as dh_T / dc_T and end as dh0 / dc0.
@@ -44,12 +44,16 @@ def _lstm_bwd_kernel(
 
     u = pid_h * BLOCK_H + tl.arange(0, BLOCK_H)  # (BH,)
     u_ok = u < H
-    # Contraction index over the 4H gate rows, padded per gate: kk = q*HP + v.
-    kk = tl.arange(0, 4 * HP)
-    kk_row = (kk // HP) * H + kk % HP  # row of w_hh / column of dx_proj
-    kk_ok = (kk % HP) < H
-    w = tl.load(WHH + kk_row[:, None] * H + u[None, :], mask=kk_ok[:, None] & u_ok[None, :], other=0.0)  # (4HP, BH)
-    w = w.to(XDT)
+    # Column slice W_hh[q*H + k, units] of each gate q as a (HP, BH) matrix: four dots
+    # of depth HP instead of one of depth 4HP keep the staged dx tile 4x smaller.
+    k = tl.arange(0, HP)
+    k_ok = k < H
+    w_off = k[:, None] * H + u[None, :]
+    w_m = k_ok[:, None] & u_ok[None, :]
+    w_i = tl.load(WHH + w_off, mask=w_m, other=0.0).to(XDT)  # (HP, BH)
+    w_f = tl.load(WHH + H * H + w_off, mask=w_m, other=0.0).to(XDT)
+    w_g = tl.load(WHH + 2 * H * H + w_off, mask=w_m, other=0.0).to(XDT)
+    w_o = tl.load(WHH + 3 * H * H + w_off, mask=w_m, other=0.0).to(XDT)
 
     row_lo = pid_b * rows_per_prog
     row_hi = tl.minimum(row_lo + rows_per_prog, B)
@@ -64,9 +68,17 @@ def _lstm_bwd_kernel(
             for r0 in range(row_lo, row_hi, BLOCK_B):
                 rows = r0 + tl.arange(0, BLOCK_B)
                 r_ok = rows < row_hi
-                dx = tl.load(DX + (t64 + 1) * B * H4 + rows[:, None] * H4 + kk_row[None, :],
-                             mask=r_ok[:, None] & kk_ok[None, :], other=0.0, cache_modifier=".cg")  # (BB, 4HP)
-                dh_prev = tl.dot(dx, w, input_precision="ieee", out_dtype=CDT)  # (BB, BH)
+                m_k = r_ok[:, None] & k_ok[None, :]
+                dx_off = (t64 + 1) * B * H4 + rows[:, None] * H4 + k[None, :]  # (BB, HP) gate-i columns
+                # .cg: other programs wrote these columns; read through L2, not a stale L1 line.
+                dx = tl.load(DX + dx_off, mask=m_k, other=0.0, cache_modifier=".cg")
+                dh_prev = tl.dot(dx, w_i, input_precision="ieee", out_dtype=CDT)  # (BB, BH)
+                dx = tl.load(DX + dx_off + H, mask=m_k, other=0.0, cache_modifier=".cg")
+                dh_prev += tl.dot(dx, w_f, input_precision="ieee", out_dtype=CDT)
+                dx = tl.load(DX + dx_off + 2 * H, mask=m_k, other=0.0, cache_modifier=".cg")
+                dh_prev += tl.dot(dx, w_g, input_precision="ieee", out_dtype=CDT)
+                dx = tl.load(DX + dx_off + 3 * H, mask=m_k, other=0.0, cache_modifier=".cg")
+                dh_prev += tl.dot(dx, w_o, input_precision="ieee", out_dtype=CDT)
                 tl.store(DH + rows[:, None] * H + u[None, :], dh_prev, mask=r_ok[:, None] & u_ok[None, :])
             if SYNC != 0:
                 tl.debug_barrier()  # phase 1 reads dh_rec in a different thread layout
