@@ -101,54 +101,74 @@ class _Mismatch(Exception):
 
 
 class _Done(Exception):
-    """Raised by the comparing sink once the session under test is complete (stops the replay)."""
+    """Raised by the comparing sink once the last session under test is complete (stops the replay)."""
 
 
 class _CompareSink:
-    """A replay sink that compares session ``target`` of a slice against a recorded session."""
+    """A replay sink that compares some sessions of a slice, frame by frame, to recorded ones.
 
-    def __init__(self, reader: Any, index: int, target: int) -> None:
-        self.r, self.i, self.target = reader, index, target
+    ``targets`` maps a session's number within the slice to (reader, index in shard);
+    mismatches are collected per session and the replay stops after the last target.
+    """
+
+    def __init__(self, targets: dict[int, tuple[Any, int]]) -> None:
+        self.targets = targets
+        self.last = max(targets)
         self.n = -1
-        self.t = 0
-        self.total = reader.sessions[index].frames
-        self.buf: Any = None
-        self.buf_start = 0
+        self.results: dict[int, str | None] = {}
+        self.frames = 0
+        self.cur: Any = None
 
     def begin_session(self, meta: dict, palette: Any) -> None:
         self.n += 1
-        if self.n == self.target and list(palette) != list(self.r.sessions[self.i].palette):
-            raise _Mismatch("palette differs")
+        self.cur = None
+        if self.n in self.targets:
+            r, i = self.targets[self.n]
+            self.cur = {"r": r, "i": i, "t": 0, "total": r.sessions[i].frames, "buf": None, "start": 0}
+            if list(palette) != list(r.sessions[i].palette):
+                self._fail("palette differs")
 
-    def add_frame(self, chars: Any, fg: Any, bg: Any, attrs: Any, cursor: Any, action: bytes, changed: Any = None) -> None:
-        if self.n != self.target:
+    def _fail(self, why: str) -> None:
+        self.results[self.n] = why
+        self.cur = None        # stop comparing this session; later targets are still checked
+
+    def add_frame(self, chars: Any, fg: Any, bg: Any, attrs: Any, cursor: Any, action: bytes,
+                  changed: Any = None) -> None:
+        c = self.cur
+        if c is None:
             return
-        if self.t >= self.total:
-            raise _Mismatch(f"replay produced more than the recorded {self.total} frames")
-        if self.buf is None or self.t >= self.buf_start + len(self.buf):
-            self.buf_start = self.t
-            self.buf = self.r.read_frames(self.i, self.t, min(self.t + 4096, self.total))
-        k = self.t - self.buf_start
-        for what, live, rec in (("chars", chars, self.buf.chars[k]), ("fg", fg, self.buf.fg[k]),
-                                ("bg", bg, self.buf.bg[k]), ("attrs", attrs, self.buf.attrs[k])):
+        t = c["t"]
+        if t >= c["total"]:
+            return self._fail(f"replay produced more than the recorded {c['total']} frames")
+        buf = c["buf"]
+        if buf is None or t >= c["start"] + len(buf):
+            c["start"] = t
+            buf = c["buf"] = c["r"].read_frames(c["i"], t, min(t + 4096, c["total"]))
+        k = t - c["start"]
+        for what, live, rec in (("chars", chars, buf.chars[k]), ("fg", fg, buf.fg[k]),
+                                ("bg", bg, buf.bg[k]), ("attrs", attrs, buf.attrs[k])):
             if not np.array_equal(live, rec):
-                raise _Mismatch(f"frame {self.t}: {what} differ")
-        if [int(cursor[0]), int(cursor[1]), int(bool(cursor[2]))] != [int(x) for x in self.buf.cursor[k]]:
-            raise _Mismatch(f"frame {self.t}: cursor {tuple(cursor)} != recorded {tuple(self.buf.cursor[k])}")
-        if bytes(action) != self.buf.action(k):
-            raise _Mismatch(f"frame {self.t}: action {bytes(action)!r} != recorded {self.buf.action(k)!r}")
-        self.t += 1
+                return self._fail(f"frame {t}: {what} differ")
+        if [int(cursor[0]), int(cursor[1]), int(bool(cursor[2]))] != [int(x) for x in buf.cursor[k]]:
+            return self._fail(f"frame {t}: cursor {tuple(cursor)} != recorded {tuple(buf.cursor[k])}")
+        if bytes(action) != buf.action(k):
+            return self._fail(f"frame {t}: action {bytes(action)!r} != recorded {buf.action(k)!r}")
+        c["t"] = t + 1
+        self.frames += 1
 
     def end_session(self, extra_meta: dict | None = None) -> None:
-        if self.n == self.target:
-            if self.t != self.total:
-                raise _Mismatch(f"replay produced {self.t} frames, {self.total} recorded")
+        if self.n in self.targets and self.n not in self.results:
+            c = self.cur
+            self.results[self.n] = None if c["t"] == c["total"] else f"replay produced {c['t']} frames, {c['total']} recorded"
+        if self.n >= self.last:
             raise _Done()
 
 
 def _deep(root: Path, doc: dict[str, Any], manifest: pl.DataFrame, n: int, rep: VerifyReport,
           progress: Callable[[str], None] | None) -> None:
-    """Replay ``n`` evenly spaced sessions again and compare every frame."""
+    """Replay ``n`` evenly spaced sessions again and compare every frame; each slice holding a
+    picked session is replayed once, from its start, since the editor's state carries over
+    from one session to the next within a slice."""
     from sessionforge.build.clone import clone_cached
     from sessionforge.build.config import BuildConfig
     from sessionforge.build.inputs import is_url
@@ -159,27 +179,33 @@ def _deep(root: Path, doc: dict[str, Any], manifest: pl.DataFrame, n: int, rep: 
     cfg = from_dict(BuildConfig, doc["config"])
     picks = np.unique(np.linspace(0, manifest.height - 1, num=min(n, manifest.height)).round().astype(int))
     cache = (doc.get("build", {}).get("run", {}) or {}).get("cache_dir") or str(root / ".cache" / "repos")
+    groups: dict[tuple[str, int], list[dict[str, Any]]] = {}
     for k in picks.tolist():
         row = manifest.row(k, named=True)
-        what = f"session {row['id']} ({row['repository']})"
+        groups.setdefault((row["repository"], row["slice"]), []).append(row)
+    for (repo, slice_index), rows in groups.items():
+        what = f"{repo} slice {slice_index}"
         if progress:
             progress(f"deep: {what}")
+        readers = {name: open_shard(root / "shards" / name) for name in {r["shard"] for r in rows}}
         try:
-            path = str(clone_cached(row["repository"], cache)) if is_url(row["repository"]) else row["repository"]
+            path = str(clone_cached(repo, cache)) if is_url(repo) else repo
             commits = list_commits(path, cfg.replay)
-            start = row["slice"] * cfg.slice_commits
-            part = commits[start:start + cfg.slice_commits]
-            with open_shard(root / "shards" / row["shard"]) as r:
-                sink = _CompareSink(r, row["index"], row["slice_session"])
-                try:
-                    replay_repository(path, cfg.replay, sink, commits=part)
-                    rep.problems.append(f"deep: {what}: replay ended before the session did")
-                    continue
-                except _Done:
-                    pass
-            rep.deep_sessions += 1
-            rep.deep_frames += sink.t
-        except _Mismatch as exc:
-            rep.problems.append(f"deep: {what}: {exc}")
+            start = slice_index * cfg.slice_commits
+            sink = _CompareSink({r["slice_session"]: (readers[r["shard"]], r["index"]) for r in rows})
+            try:
+                replay_repository(path, cfg.replay, sink, commits=commits[start:start + cfg.slice_commits])
+            except _Done:
+                pass
+            for r in rows:
+                why = sink.results.get(r["slice_session"], "replay ended before this session")
+                if why is None:
+                    rep.deep_sessions += 1
+                else:
+                    rep.problems.append(f"deep: session {r['id']} ({repo}): {why}")
+            rep.deep_frames += sink.frames
         except Exception as exc:  # the repository may be gone or changed: report, check the rest
             rep.problems.append(f"deep: {what}: cannot replay again: {type(exc).__name__}: {exc}")
+        finally:
+            for r in readers.values():
+                r.close()
