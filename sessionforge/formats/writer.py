@@ -28,8 +28,9 @@ from sessionforge.formats.frames import SessionInfo
 
 _U32, _U8 = np.dtype(np.uint32), np.dtype(np.uint8)
 MAX_CODEPOINT = 0x10FFFF
-TRIM_MIN = 4  # hinted spans longer than this are trimmed to the cells that really changed
+TRIM_MIN = 80  # hinted spans at least this long (or half a row) are trimmed to the cells that really changed
 GAP = 8  # split a changed run where >= GAP unchanged cells lie between changes (a span costs ~6 bytes)
+SCROLL_SPANS = 4  # a hint with this many spans is checked for moved rows
 MAX_PENDING = 3  # blocks compressing in the background before add_frame waits
 
 
@@ -75,6 +76,11 @@ class ShardWriter:
         self._closed = False
         self.bytes_written = 0
         self._write(layout.pack_file_header(rows, cols, self._codec_id))
+        # Small test grids exercise trimming and move detection too.
+        self._trim_min = max(2, min(TRIM_MIN, cols // 2))
+        self._move_min = max(2, min(GAP, cols // 4))  # rows with this many changed cells are tried as moved rows
+        self._last_d = 1
+        self._stale: list[tuple] = []  # spans recorded but not yet applied to self._state
         self._state = (np.zeros(self._shape, _U32),) + tuple(np.zeros(self._shape, _U8) for _ in range(3))
         self._new_block_buffers(1024)
 
@@ -132,23 +138,41 @@ class ShardWriter:
         if self._n == 0:  # first frame of a block: stored whole as the key frame
             self._check_values(planes, None)
             self._key = tuple(p.copy() for p in planes)
-            for s, p in zip(self._state, planes):
-                np.copyto(s, p)
+            for st, p in zip(self._state, planes):
+                np.copyto(st, p)
+            self._stale.clear()
             self._counts.append(0)
-        elif changed is None:
-            self._counts.append(self._diff_frame(planes))
+            self._mcounts.append(0)
         else:
-            spans = 0
-            R, C = self._shape
-            for r, a, b in changed:
-                if not (0 <= r < R and 0 <= a <= b <= C):
-                    raise ShardWriteError(self.path, None, f"changed span {(r, a, b)} outside the {R}x{C} frame")
-                if b - a > TRIM_MIN:
-                    spans += self._diff_span(planes, r, a, b)
-                elif b > a:
-                    self._record(planes, r, a, b)
-                    spans += 1
+            self._fresh: list[tuple] = []
+            self._moves: dict[int, int] = {}
+            if changed is None:
+                spans = self._diff_frame(planes)
+            else:
+                spans = 0
+                R, C = self._shape
+                for r, a, b in changed:
+                    if not (0 <= r < R and 0 <= a <= b <= C):
+                        raise ShardWriteError(self.path, None, f"changed span {(r, a, b)} outside the {R}x{C} frame")
+                if len(changed) >= SCROLL_SPANS:
+                    # Many changed rows at once looks like scrolling: one vectorised whole-frame
+                    # diff (which finds moved rows) is cheaper than diffing span by span.
+                    spans = self._diff_frame(planes, check=False)
+                else:
+                    for r, a, b in changed:
+                        if b - a >= self._trim_min:
+                            if r not in self._moves:  # a moved row's residual already covers the row
+                                spans += self._diff_span(planes, r, a, b)
+                        elif b > a:
+                            self._record(planes, r, a, b)
+                            spans += 1
             self._counts.append(spans)
+            self._mcounts.append(len(self._moves))
+            for dst, src in self._moves.items():
+                self._mdst.append(dst)
+                self._msrc.append(src)
+            if self._fresh or self._moves:
+                self._stale.append((self._moves, self._fresh))
         self._n += 1
         cur["frames"] += 1
         cur["action_bytes"] += len(action)
@@ -156,60 +180,134 @@ class ShardWriter:
             self._flush_block()
 
     def _record(self, planes: tuple[np.ndarray, ...], r: int, a: int, b: int) -> None:
-        """Copy cells [a, b) of row r into the block's cell columns and the current screen."""
+        """Copy cells [a, b) of row r into the block's cell columns."""
         p, n = self._p, b - a
-        if p + n > len(self._cells[0]):
+        if p + n > self._cap:
             self._grow(p + n)
-        for dst, st, src in zip(self._cells, self._state, planes):
-            v = src[r, a:b]
-            dst[p : p + n] = v
-            st[r, a:b] = v
-        self._p = p + n
+        c0, c1, c2, c3 = self._cells
+        q = p + n
+        c0[p:q] = planes[0][r, a:b]
+        c1[p:q] = planes[1][r, a:b]
+        c2[p:q] = planes[2][r, a:b]
+        c3[p:q] = planes[3][r, a:b]
+        self._p = q
         self._srow.append(r)
         self._scol.append(a)
         self._slen.append(n)
+        # The current screen (self._state) is brought up to date only when a diff needs it
+        # (see _sync): with exact hints from the producer it never does, keeping add_frame cheap.
+        self._fresh.append((r, a, b, self._cells, p))
+
+    def _sync(self) -> None:
+        """Apply the moves and spans of earlier frames to the current-screen planes."""
+        s0, s1, s2, s3 = self._state
+        for moves, spans in self._stale:
+            if moves:
+                dst, src = list(moves), list(moves.values())
+                for st in self._state:
+                    st[dst] = st[src]  # the right side is read first: moves are simultaneous
+            for r, a, b, (c0, c1, c2, c3), p in spans:
+                q = p + b - a
+                s0[r, a:b] = c0[p:q]
+                s1[r, a:b] = c1[p:q]
+                s2[r, a:b] = c2[p:q]
+                s3[r, a:b] = c3[p:q]
+        self._stale.clear()
+
+    def _row_diff(self, planes: tuple[np.ndarray, ...], r: int, src: int, a: int, b: int) -> np.ndarray:
+        """Columns in [a, b) where row r of the new frame differs from row ``src`` of the previous one."""
+        s0, s1, s2, s3 = self._state
+        m = planes[0][r, a:b] != s0[src, a:b]
+        m |= planes[1][r, a:b] != s1[src, a:b]
+        m |= planes[2][r, a:b] != s2[src, a:b]
+        m |= planes[3][r, a:b] != s3[src, a:b]
+        return a + np.flatnonzero(m)
 
     def _diff_span(self, planes: tuple[np.ndarray, ...], r: int, a: int, b: int) -> int:
-        """Record only the runs of cells in row r, [a, b) that differ from the current screen."""
-        s0, s1, s2, s3 = self._state
-        m = planes[0][r, a:b] != s0[r, a:b]
-        m |= planes[1][r, a:b] != s1[r, a:b]
-        m |= planes[2][r, a:b] != s2[r, a:b]
-        m |= planes[3][r, a:b] != s3[r, a:b]
-        return self._record_runs(planes, r, a + np.flatnonzero(m))
+        """Record only the cells of row r, [a, b) that differ from the previous frame."""
+        if self._stale:
+            self._sync()
+        return self._changed_row(planes, r, self._row_diff(planes, r, r, a, b))
 
-    def _diff_frame(self, planes: tuple[np.ndarray, ...]) -> int:
-        """No hint: compare the whole frame with the current screen."""
-        m = planes[0] != self._state[0]
-        for p, s in zip(planes[1:], self._state[1:]):
-            m |= p != s
+    def _changed_row(self, planes: tuple[np.ndarray, ...], r: int, cols: np.ndarray) -> int:
+        """Record row r's changes; a heavily changed row is first tried as a moved row (scrolling)."""
+        if len(cols) >= self._move_min:
+            R, C = self._shape
+            for d in dict.fromkeys((self._last_d, 1, -1)):
+                src = r + d
+                if 0 <= src < R and d != 0:
+                    resid = self._row_diff(planes, r, src, 0, C)
+                    if 2 * len(resid) < len(cols):
+                        self._moves[r] = src
+                        self._last_d = d
+                        return self._record_runs(planes, r, resid)
+        return self._record_runs(planes, r, cols)
+
+    def _diff_frame(self, planes: tuple[np.ndarray, ...], check: bool = True) -> int:
+        """Compare the whole frame with the previous one; rows that moved (scrolling) become moves."""
+        if self._stale:
+            self._sync()
+        st = self._state
+        own = planes[0] != st[0]  # (R, C)
+        for p, q in zip(planes[1:], st[1:]):
+            own |= p != q
+        n_own = own.sum(axis=1)  # (R,)
+        changed = np.flatnonzero(n_own).tolist()
+        best: dict[int, tuple[int, int, np.ndarray]] = {}  # row -> (residual count, d, residual mask)
+        if changed and int(n_own.max()) >= self._move_min:
+            R = self._shape[0]
+            for d in dict.fromkeys((self._last_d, 1, -1)):
+                lo, hi = max(0, -d), R - max(0, d)
+                if d == 0 or hi <= lo:
+                    continue
+                md = planes[0][lo:hi] != st[0][lo + d : hi + d]  # (hi - lo, C): row r vs old row r + d
+                for p, q in zip(planes[1:], st[1:]):
+                    md |= p[lo:hi] != q[lo + d : hi + d]
+                n_d = md.sum(axis=1)
+                for r in np.flatnonzero(2 * n_d < n_own[lo:hi]).tolist():
+                    if r + lo not in best or n_d[r] < best[r + lo][0]:
+                        best[r + lo] = (int(n_d[r]), d, md[r])
         spans = 0
-        for r in np.flatnonzero(m.any(axis=1)).tolist():
-            spans += self._record_runs(planes, r, np.flatnonzero(m[r]))
-        self._check_values(planes, None)
+        for r in changed:
+            if r in best:
+                _, d, m = best[r]
+                self._moves[r] = r + d
+                self._last_d = d
+                spans += self._record_runs(planes, r, np.flatnonzero(m))
+            else:
+                spans += self._record_runs(planes, r, np.flatnonzero(own[r]))
+        if check:
+            self._check_values(planes, None)
         return spans
 
     def _record_runs(self, planes: tuple[np.ndarray, ...], r: int, cols: np.ndarray) -> int:
         if len(cols) == 0:
             return 0
-        cuts = np.flatnonzero(np.diff(cols) >= GAP)
-        starts = [cols[0]] + cols[cuts + 1].tolist()
-        stops = cols[cuts].tolist() + [cols[-1]]
-        for a, b in zip(starts, stops):
-            self._record(planes, r, int(a), int(b) + 1)
-        return len(starts)
+        cols = cols.tolist()
+        start = prev = cols[0]
+        spans = 0
+        for c in cols[1:]:  # split where more than GAP unchanged cells separate two changes
+            if c - prev > GAP:
+                self._record(planes, r, start, prev + 1)
+                spans += 1
+                start = c
+            prev = c
+        self._record(planes, r, start, prev + 1)
+        return spans + 1
 
     # ------------------------------------------------------------------ blocks
     def _new_block_buffers(self, cap: int) -> None:
-        self._n, self._p = 0, 0
+        self._n, self._p, self._cap = 0, 0, cap
         self._cells = (np.empty(cap, _U32),) + tuple(np.empty(cap, _U8) for _ in range(3))
         self._cur_row, self._cur_col, self._cur_vis = array("H"), array("H"), array("B")
         self._act_lens, self._act = array("I"), bytearray()
         self._counts, self._srow, self._scol, self._slen = array("H"), array("H"), array("H"), array("H")
+        self._mcounts, self._mdst, self._msrc = array("H"), array("H"), array("H")
         self._key: tuple[np.ndarray, ...] | None = None
 
     def _grow(self, need: int) -> None:
-        cap = max(need, 2 * len(self._cells[0]))
+        cap = max(need, 2 * self._cap)
+        self._cap = cap
         new = tuple(np.empty(cap, c.dtype) for c in self._cells)
         for d, c in zip(new, self._cells):
             d[: self._p] = c[: self._p]
@@ -224,11 +322,13 @@ class ShardWriter:
         args = (self._key, np.frombuffer(self._cur_row, np.uint16), np.frombuffer(self._cur_col, np.uint16),
                 np.frombuffer(self._cur_vis, np.uint8), np.frombuffer(self._act_lens, np.uint32), bytes(self._act),
                 np.frombuffer(self._counts, np.uint16), np.frombuffer(self._srow, np.uint16),
-                np.frombuffer(self._scol, np.uint16), np.frombuffer(self._slen, np.uint16), cells)
+                np.frombuffer(self._scol, np.uint16), np.frombuffer(self._slen, np.uint16), cells,
+                np.frombuffer(self._mcounts, np.uint16), np.frombuffer(self._mdst, np.uint16),
+                np.frombuffer(self._msrc, np.uint16))
         codec, level = self._codec_id, self._level
         first, n = cur["frames"] - self._n, self._n
         self._enqueue(lambda: layout.pack_block(layout.KIND_FRAMES, codec, encode_block(*args), level), "block", first, n)
-        self._new_block_buffers(max(1024, len(self._cells[0])))
+        self._new_block_buffers(max(1024, self._cap))
 
     def _enqueue(self, job, what: str, first: int, n: int) -> None:
         item = self._pool.submit(job) if self._pool else job()

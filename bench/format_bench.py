@@ -1,0 +1,307 @@
+#!/usr/bin/env python
+"""termstream format benchmark: encode/decode speed and bytes/frame on editor-like streams.
+
+Generates a realistic 48x160 editor session in-process (title bar, line-number
+gutter, syntax colours, status line with a Ln/Col counter, help line; the script
+moves the cursor with arrow runs, deletes lines, types new code line by line,
+scrolls one line at a time at the viewport edges and jumps with PgDn), then:
+
+* encode: ``ShardWriter.add_frame`` with exact ``changed`` hints, frames/s of the
+  writer alone (the cost of updating the screen arrays is measured separately and
+  subtracted), including the final flush of the background compression;
+* decode: ``read_frames`` in chunks into one reused ``Frames`` buffer;
+* size: shard bytes / frames;
+
+for xz and zstd, beside a naive baseline: every full grid (chars u32 + fg + bg +
+attrs) compressed as one xz stream.
+
+    python bench/format_bench.py --frames 20000 --json /tmp/format_bench.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import lzma
+import os
+import platform
+import random
+import re
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+from sessionforge.formats import ATTR_BOLD, ATTR_REVERSE, Frames, ShardWriter, open_shard
+
+ROWS, COLS = 48, 160
+TEXT_TOP, TEXT_ROWS, GUTTER = 1, 45, 6
+FG, BG, DIM, KW, STR, COMMENT, NUM, BAR = range(8)
+PALETTE = [0xD0D0D0, 0x101010, 0x606060, 0x5F87FF, 0x87D75F, 0x808080, 0xFFAF5F, 0xE0E0E0]
+KEYWORDS = {"def", "return", "if", "else", "elif", "for", "in", "import", "from", "class", "None", "True",
+            "False", "while", "not", "and", "or", "is", "with", "as", "yield", "try", "except", "raise"}
+NAMES = ["value", "result", "items", "index", "frame", "buffer", "config", "path", "count", "offset", "self",
+         "row", "col", "data", "key", "node", "parse", "emit", "total", "width", "height", "token", "state"]
+TOKEN_RE = re.compile(r"#.*|\"[^\"]*\"?|'[^']*'?|\d+|\w+|\s+|.")
+
+
+def code_line(rng: random.Random) -> str:
+    """One plausible line of Python-like code."""
+    ind = "    " * rng.choice([0, 1, 1, 2, 2, 2, 3])
+    a, b, c = rng.sample(NAMES, 3)
+    forms = [f"def {a}_{b}({c}, {a}):", f"{a} = {b}.{c}({rng.randint(0, 999)})", f"return {a} + {b}",
+             f"if {a} is None:", f"for {a} in {b}.{c}:", f'{a}["{b}"] = {c}  # {b} {a}',
+             f"{a}.{b}({c}, {rng.randint(0, 64)}, '{b}')", f"while not {a}:", f"raise ValueError(f\"bad {b}\")",
+             f"{a} += {rng.randint(1, 9)}", "", f"class {a.title()}{b.title()}:", f"import {a}", f"# {a} then {b}"]
+    return ind + rng.choice(forms)
+
+
+class Editor:
+    """A tiny editor model that renders into numpy planes and reports exact changed spans."""
+
+    def __init__(self, rng: random.Random, lines: int = 400) -> None:
+        self.rng = rng
+        self.doc = [code_line(rng) for _ in range(lines)]
+        self.top, self.line, self.col = 0, 0, 0
+        self.chars = np.full((ROWS, COLS), 32, np.uint32)
+        self.fg = np.full((ROWS, COLS), FG, np.uint8)
+        self.bg = np.full((ROWS, COLS), BG, np.uint8)
+        self.attrs = np.zeros((ROWS, COLS), np.uint8)
+        self._put(0, " sessionforge-edit 0.1        src/module.py", FG, BAR, ATTR_REVERSE)
+        self._put(47, "^G Go To  ^O Open  ^S Save  ^K Cut  ^X Exit", FG, BG, ATTR_BOLD)
+        self.full_render()
+
+    def _row_cells(self, text: str, fg: list[int] | int, bg: int, attr: int) -> tuple[np.ndarray, ...]:
+        text = text[:COLS].ljust(COLS)
+        ch = np.frombuffer(text.encode("utf-32-le"), np.uint32)
+        f = np.full(COLS, fg, np.uint8) if isinstance(fg, int) else np.array((fg + [FG] * COLS)[:COLS], np.uint8)
+        return ch, f, np.full(COLS, bg, np.uint8), np.full(COLS, attr, np.uint8)
+
+    def _put(self, r: int, text: str, fg, bg: int, attr: int) -> list[tuple]:
+        """Render a row; return its changed span (with values) if any."""
+        new = self._row_cells(text, fg, bg, attr)
+        m = np.zeros(COLS, bool)
+        for old, n in zip((self.chars, self.fg, self.bg, self.attrs), new):
+            m |= old[r] != n
+        idx = np.flatnonzero(m)
+        if len(idx) == 0:
+            return []
+        a, b = int(idx[0]), int(idx[-1]) + 1
+        for old, n in zip((self.chars, self.fg, self.bg, self.attrs), new):
+            old[r, a:b] = n[a:b]
+        return [(r, a, b, new[0][a:b].copy(), new[1][a:b].copy(), new[2][a:b].copy(), new[3][a:b].copy())]
+
+    def text_row(self, r: int) -> list[tuple]:
+        i = self.top + r
+        if i >= len(self.doc):
+            return self._put(TEXT_TOP + r, "", FG, BG, 0)
+        line = self.doc[i]
+        colours = [DIM] * GUTTER
+        for tok in TOKEN_RE.findall(line):
+            c = (KW if tok in KEYWORDS else COMMENT if tok[0] == "#" else STR if tok[0] in "\"'"
+                 else NUM if tok[0].isdigit() else FG)
+            colours += [c] * len(tok)
+        return self._put(TEXT_TOP + r, f"{i + 1:>5} " + line, colours, BG, 0)
+
+    def status(self) -> list[tuple]:
+        return self._put(46, f"  Ln {self.line + 1}, Col {self.col + 1}   ({len(self.doc)} lines)", FG, BG, 0)
+
+    def full_render(self) -> list[tuple]:
+        ups = []
+        for r in range(TEXT_ROWS):
+            ups += self.text_row(r)
+        return ups + self.status()
+
+    def scroll_into_view(self) -> list[tuple]:
+        if self.line < self.top:
+            self.top = self.line
+        elif self.line >= self.top + TEXT_ROWS:
+            self.top = self.line - TEXT_ROWS + 1
+        else:
+            return []
+        return self.full_render()
+
+    def cursor(self) -> tuple[int, int, bool]:
+        return (TEXT_TOP + self.line - self.top, GUTTER + self.col, True)
+
+    # ---- actions: each returns (action bytes, updates)
+    def move(self, dl: int) -> tuple[bytes, list]:
+        self.line = max(0, min(len(self.doc) - 1, self.line + dl))
+        self.col = min(self.col, len(self.doc[self.line]))
+        return (b"\x1b[B" if dl > 0 else b"\x1b[A"), self.scroll_into_view() + self.status()
+
+    def page_down(self) -> tuple[bytes, list]:
+        self.line = min(len(self.doc) - 1, self.line + TEXT_ROWS)
+        self.top = min(max(0, len(self.doc) - TEXT_ROWS), self.top + TEXT_ROWS)
+        self.col = min(self.col, len(self.doc[self.line]))
+        return b"\x1b[6~", self.scroll_into_view() + self.full_render()
+
+    def home(self) -> tuple[bytes, list]:
+        self.col = 0
+        return b"\x1b[H", self.status()
+
+    def type_char(self, ch: str) -> tuple[bytes, list]:
+        s = self.doc[self.line]
+        self.doc[self.line] = s[: self.col] + ch + s[self.col :]
+        self.col += 1
+        return ch.encode(), self.text_row(self.line - self.top) + self.status()
+
+    def enter(self) -> tuple[bytes, list]:
+        s = self.doc[self.line]
+        self.doc[self.line : self.line + 1] = [s[: self.col], s[self.col :]]
+        self.line, self.col = self.line + 1, 0
+        ups = self.scroll_into_view()
+        for r in range(self.line - 1 - self.top, TEXT_ROWS):
+            ups += self.text_row(r)
+        return b"\r", ups + self.status()
+
+    def cut_line(self) -> tuple[bytes, list]:
+        if len(self.doc) > 1:
+            del self.doc[self.line]
+            self.line = min(self.line, len(self.doc) - 1)
+        self.col = 0
+        ups = self.scroll_into_view()
+        for r in range(self.line - self.top, TEXT_ROWS):
+            ups += self.text_row(r)
+        return b"\x0b", ups + self.status()
+
+
+def generate(frames: int, seed: int = 0) -> tuple[tuple[np.ndarray, ...], list]:
+    """Initial screen and a list of (action, cursor, updates) for ``frames`` frames."""
+    rng = random.Random(seed)
+    ed = Editor(rng)
+    first = tuple(p.copy() for p in (ed.chars, ed.fg, ed.bg, ed.attrs))
+    out: list = [(b"", ed.cursor(), [])]
+    while len(out) < frames:
+        target = max(0, min(len(ed.doc) - 1, ed.line + rng.randint(-30, 60)))
+        if target - ed.line > TEXT_ROWS and rng.random() < 0.5:
+            act, ups = ed.page_down()
+            out.append((act, ed.cursor(), ups))
+        while ed.line != target and len(out) < frames:  # arrow runs
+            act, ups = ed.move(1 if target > ed.line else -1)
+            out.append((act, ed.cursor(), ups))
+        act, ups = ed.home()
+        out.append((act, ed.cursor(), ups))
+        for _ in range(rng.choice([0, 0, 1, 2])):
+            act, ups = ed.cut_line()
+            out.append((act, ed.cursor(), ups))
+        for _ in range(rng.randint(1, 6)):  # type new lines of code
+            act, ups = ed.enter()
+            out.append((act, ed.cursor(), ups))
+            for ch in code_line(rng):
+                act, ups = ed.type_char(ch)
+                out.append((act, ed.cursor(), ups))
+    return first, out[:frames]
+
+
+def apply(planes: tuple[np.ndarray, ...], ups: list) -> list[tuple[int, int, int]]:
+    """Apply a frame's updates to the screen planes (the producer's work); returns the hint spans."""
+    spans = []
+    for r, a, b, *vals in ups:
+        for p, v in zip(planes, vals):
+            p[r, a:b] = v
+        spans.append((r, a, b))
+    return spans
+
+
+def bench_codec(codec: str, first: tuple, stream: list, tmp: str, chunk: int) -> dict:
+    path = os.path.join(tmp, f"bench-{codec}.tss")
+    planes = tuple(p.copy() for p in first)
+    t0 = time.perf_counter()  # producer-only loop, subtracted below
+    for act, cur, ups in stream:
+        apply(planes, ups)
+    t_producer = time.perf_counter() - t0
+    planes = tuple(p.copy() for p in first)
+    t0 = time.perf_counter()
+    with ShardWriter(path, ROWS, COLS, codec=codec) as w:
+        w.begin_session({"bench": "editor"}, PALETTE)
+        for act, cur, ups in stream:
+            spans = apply(planes, ups)
+            w.add_frame(*planes, cur, act, spans)
+        t_add = time.perf_counter()
+        w.end_session()
+    t_total = time.perf_counter() - t0
+    n = len(stream)
+    size = os.path.getsize(path)
+    with open_shard(path) as r:
+        buf = Frames.empty(chunk, ROWS, COLS)
+        t0 = time.perf_counter()
+        for start in range(0, n, chunk):
+            got = r.read_frames(0, start, min(n, start + chunk), out=buf)
+        t_dec = time.perf_counter() - t0
+        last = got
+    ok = all((a[-1] == b).all() for a, b in zip((last.chars, last.fg, last.bg, last.attrs), planes))
+    return {
+        "codec": codec, "frames": n, "bytes": size, "bytes_per_frame": size / n,
+        "add_frame_us": (t_add - t0 * 0 - (t_add - t_add)) and None,
+        "encode_fps": n / max(1e-9, t_total - t_producer), "writer_us_per_frame": 1e6 * (t_total - t_producer) / n,
+        "decode_fps": n / t_dec, "last_frame_matches": bool(ok),
+    }
+
+
+def bench_naive(first: tuple, stream: list, frames: int) -> dict:
+    """Baseline: every full grid (chars u32, fg, bg, attrs) appended to one xz stream."""
+    planes = tuple(p.copy() for p in first)
+    comp = lzma.LZMACompressor(preset=6)
+    out, t_enc, raw_len = [], 0.0, 0
+    for act, cur, ups in stream[:frames]:
+        apply(planes, ups)
+        t0 = time.perf_counter()
+        raw = b"".join(p.tobytes() for p in planes) + bytes([cur[0], cur[1], cur[2]]) + act
+        out.append(comp.compress(raw))
+        t_enc += time.perf_counter() - t0
+        raw_len += len(raw)
+    t0 = time.perf_counter()
+    out.append(comp.flush())
+    t_enc += time.perf_counter() - t0
+    data = b"".join(out)
+    t0 = time.perf_counter()
+    dec = lzma.LZMADecompressor()
+    buf = np.empty(raw_len, np.uint8)
+    pos = 0
+    while not dec.eof:
+        piece = dec.decompress(data if pos == 0 and not dec.needs_input else b"", max_length=1 << 24)
+        buf[pos : pos + len(piece)] = np.frombuffer(piece, np.uint8)
+        pos += len(piece)
+        data = b""
+        if not piece:
+            break
+    t_dec = time.perf_counter() - t0
+    n = frames
+    return {"codec": "naive xz (full grids)", "frames": n, "bytes": len(b"".join(out)),
+            "bytes_per_frame": len(b"".join(out)) / n, "encode_fps": n / t_enc, "decode_fps": n / t_dec}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--frames", type=int, default=20000, help="frames in the generated session")
+    ap.add_argument("--baseline-frames", type=int, default=2000, help="frames for the (slow) naive baseline")
+    ap.add_argument("--chunk", type=int, default=1024, help="frames per read_frames call when decoding")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--json", metavar="OUT", help="write the results as JSON here")
+    args = ap.parse_args()
+    t0 = time.perf_counter()
+    first, stream = generate(args.frames, args.seed)
+    gen_s = time.perf_counter() - t0
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for codec in ("xz", "zstd"):
+            rows.append(bench_codec(codec, first, stream, tmp, args.chunk))
+    rows.append(bench_naive(first, stream, min(args.baseline_frames, args.frames)))
+    print(f"termstream format benchmark: {args.frames} editor-like frames at {ROWS}x{COLS} "
+          f"(generated in {gen_s:.1f} s), python {platform.python_version()}, one core")
+    print(f"{'codec':<24}{'frames':>8}{'encode f/s':>12}{'decode f/s':>12}{'bytes/frame':>13}")
+    for r in rows:
+        print(f"{r['codec']:<24}{r['frames']:>8}{r['encode_fps']:>12,.0f}{r['decode_fps']:>12,.0f}"
+              f"{r['bytes_per_frame']:>13.2f}")
+    if not all(r.get("last_frame_matches", True) for r in rows):
+        print("ERROR: decoded frames differ from the encoded ones", file=sys.stderr)
+        sys.exit(1)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"frames": args.frames, "rows": ROWS, "cols": COLS, "results": rows}, f, indent=2)
+
+
+if __name__ == "__main__":
+    main()
