@@ -72,10 +72,23 @@ def _sgr_colour(palette: Sequence[int], index: int, base: int) -> str:
     return str(base + 1)  # 39 / 49: the terminal's default colour
 
 
-def _wide_mask(chars: np.ndarray, attrs: np.ndarray) -> np.ndarray:
-    """Cells that are the left half of a double-width character.  # (R, C) bool"""
-    wide = (attrs & ATTR_WIDE) != 0
-    wide[:, :-1] |= chars[:, 1:] == 0
+def _pack(chars: np.ndarray, fg: np.ndarray, bg: np.ndarray, attrs: np.ndarray) -> np.ndarray:
+    """One uint64 per cell (code point | fg << 32 | bg << 40 | attrs << 48): one compare per frame."""
+    key = chars.astype(np.uint64)  # (R, C)
+    key |= fg.astype(np.uint64) << np.uint64(32)
+    key |= bg.astype(np.uint64) << np.uint64(40)
+    key |= attrs.astype(np.uint64) << np.uint64(48)
+    return key
+
+
+_WIDE_BIT = np.uint64(ATTR_WIDE << 48)
+_CHAR_BITS = np.uint64(0xFFFFFFFF)
+
+
+def _wide_cells(keys: np.ndarray) -> np.ndarray:
+    """Cells of packed rows that are the left half of a double-width character.  # (k, C) bool"""
+    wide = (keys & _WIDE_BIT) != 0
+    wide[:, :-1] |= (keys[:, 1:] & _CHAR_BITS) == 0
     return wide
 
 
@@ -96,7 +109,7 @@ class ScreenEncoder:
 
     def reset(self) -> None:
         """Forget what the terminal shows: the next frame is drawn in full."""
-        self._prev: tuple[np.ndarray, ...] | None = None
+        self._prev: np.ndarray | None = None  # packed cells of the last frame  # (R, C)
         self._pen: tuple[int, int, int] | None = None  # (fg, bg, style) last sent
         self._pos: tuple[int, int] | None = None  # terminal cursor, None = unknown
         self._visible: bool | None = None
@@ -122,29 +135,31 @@ class ScreenEncoder:
         """
         assert chars.shape == (self.rows, self.cols), chars.shape
         out: list[str] = []
+        key = _pack(chars, fg, bg, attrs)  # (R, C) uint64
         prev = self._prev
         if prev is None:
             # Unknown screen: reset the pen (and clear), then draw every cell.
             out.append("\x1b[0m\x1b[H\x1b[2J" if self.clear else "\x1b[0m")
             self._pen = (-1, -1, 0)
             self._pos = (0, 0) if self.clear else None
-            changed = np.ones(chars.shape, dtype=bool)
+            every = np.arange(self.cols)
+            for r in range(self.rows):
+                self._emit_row(out, r, every, chars, fg, bg, attrs)
         else:
-            pc, pf, pb, pa = prev
-            changed = (chars != pc) | (fg != pf) | (bg != pb) | (attrs != pa)  # (R, C)
-            if changed.any():
+            diff = key != prev  # (R, C)
+            rows = np.flatnonzero(diff.any(axis=1))
+            if rows.size:
+                d = diff[rows]  # (k, C)
                 # Touching either half of a wide character (old or new) redraws both
                 # halves: terminals erase a wide glyph when half of it is overwritten.
-                wide = _wide_mask(chars, attrs) | _wide_mask(pc, pa)  # (R, C)
-                grown = changed.copy()
-                grown[:, 1:] |= changed[:, :-1] & wide[:, :-1]
-                grown[:, :-1] |= changed[:, 1:] & wide[:, :-1]
-                changed = grown
-        rows_changed = np.flatnonzero(changed.any(axis=1))
-        for r in rows_changed:
-            self._emit_row(out, int(r), np.flatnonzero(changed[r]), chars, fg, bg, attrs)
+                wide = _wide_cells(key[rows]) | _wide_cells(prev[rows])  # (k, C)
+                grown = d.copy()
+                grown[:, 1:] |= d[:, :-1] & wide[:, :-1]
+                grown[:, :-1] |= d[:, 1:] & wide[:, :-1]
+                for i, r in enumerate(rows.tolist()):
+                    self._emit_row(out, r, np.flatnonzero(grown[i]), chars, fg, bg, attrs)
         self._emit_cursor(out, cursor, chars, fg, bg, attrs)
-        self._prev = (chars.copy(), fg.copy(), bg.copy(), attrs.copy())
+        self._prev = key
         return "".join(out)
 
     # -- internals -----------------------------------------------------------------
@@ -211,7 +226,9 @@ class ScreenEncoder:
                         self._move(out, r, end + 1)
                     c = end + 1
                     continue
-                self._set_pen(out, frow[c], brow[c], arow[c] & _STYLE_MASK)
+                pen = (frow[c], brow[c], arow[c] & _STYLE_MASK)
+                if pen != self._pen:
+                    self._set_pen(out, *pen)
                 text, width = safe_glyph(code)
                 out.append(text)
                 if width == 2 and c + 1 < ncols and crow[c + 1] != 0:
