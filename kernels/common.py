@@ -83,7 +83,7 @@ class LSTMKernelConfig:
     """Optional overrides of the launch plan (tests use them to cover every path).
 
     block_h: hidden units per program (power of two >= 4); None = automatic.
-    block_b: batch rows per tile (power of two >= 16); None = automatic.
+    block_b: batch rows per tile (power of two >= 16); None = 16.
     sync: "grid" | "cta" | "step" | None (automatic). "grid" needs all programs
         resident; it is refused under the interpreter unless only one program runs
         along H (then the barrier trivially passes, which still exercises its code).
@@ -135,7 +135,9 @@ def make_plan(B: int, H: int, device: torch.device, cfg: LSTMKernelConfig | None
     block_h = min(block_h, hp)
     if block_h < 4 or block_h & (block_h - 1):
         raise ValueError(f"block_h must be a power of two >= 4, got {block_h}")
-    block_b = cfg.block_b or max(16, min(32, triton.next_power_of_2(B)))
+    # 16 rows: the dot minimum; 32-row backward tiles spill registers at H >= 128
+    # (measured with aot_check), and larger B is looped over in tiles anyway.
+    block_b = cfg.block_b or 16
     if block_b < 16 or block_b & (block_b - 1):
         raise ValueError(f"block_b must be a power of two >= 16, got {block_b}")
     n_h = hp // block_h
