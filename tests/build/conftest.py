@@ -1,0 +1,17 @@
+"""Fixtures of the build tests (real replay pipeline on tiny generated repositories)."""
+
+from __future__ import annotations
+
+import pytest
+
+from buildkit import make_small_repo
+
+
+@pytest.fixture(scope="session")
+def repos(tmp_path_factory) -> list[str]:
+    """Three small repositories: a work tree, a bare one, and one more work tree."""
+    root = tmp_path_factory.mktemp("repos")
+    make_small_repo(root / "alpha", commits=9, seed=1)
+    make_small_repo(root / "beta.git", commits=5, seed=2, bare=True)
+    make_small_repo(root / "gamma", commits=3, seed=3)
+    return [str(root / "alpha"), str(root / "beta.git"), str(root / "gamma")]
