@@ -54,7 +54,7 @@ class ShardReader:
             raw = self._read_block(index_offset, layout.KIND_INDEX)
             self._sessions = self._parse_index(raw, index_offset)
         except BaseException:
-            os.close(self._fd)
+            self.close()
             raise
         self.sessions: list[SessionInfo] = [s.info for s in self._sessions]
         self._cache: tuple[tuple[int, int], DecodedBlock] | None = None
