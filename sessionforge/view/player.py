@@ -30,6 +30,7 @@ from sessionforge.view.vt import ScreenEncoder
 ENTER = "\x1b[?1049h\x1b[?25l\x1b[H\x1b[2J"
 LEAVE = "\x1b[0m\x1b[?25h\x1b[?1049l"  # must stay the last bytes the player writes
 BASE_FPS = 30.0
+MAX_DRAW_HZ = 60.0
 _KEYS = {
     b"\x1b[C": ("step", 1), b"\x1bOC": ("step", 1),
     b"\x1b[D": ("step", -1), b"\x1bOD": ("step", -1),
@@ -119,6 +120,7 @@ class Player:
         last_t = self.ref.frames - 1
         origin_time, origin_t = clock(), self.t
         drawn: tuple[int, bool, float] | None = None
+        last_draw = 0.0
         while True:
             if self.playing:
                 rate = self.fps * self.speed
@@ -128,11 +130,12 @@ class Player:
             state = (self.t, self.playing, self.speed)
             if self._check_size() or state != drawn:
                 self._draw()
-                drawn = state
-            timeout = 0.25
+                drawn, last_draw = state, clock()
+            timeout = 0.25  # also how often a resized terminal is noticed
             if self.playing:
                 rate = self.fps * self.speed
-                due = origin_time + (self.t + 1 - origin_t) / rate
+                # At high speed, draw at most MAX_DRAW_HZ times a second (frames are skipped).
+                due = max(origin_time + (self.t + 1 - origin_t) / rate, last_draw + 1 / MAX_DRAW_HZ)
                 timeout = max(0.0, min(timeout, due - clock()))
             ready, _, _ = select.select([self.in_fd], [], [], timeout)
             if not ready:

@@ -2,7 +2,7 @@
 
 A *shard* path is opened directly and ``--session`` is an index into it (or a
 session id stored in its meta). A *dataset directory* is looked up through its
-``manifest.parquet`` (columns ``id``, ``shard``, ``session``); without a manifest
+``manifest.parquet`` (columns ``id``, ``shard`` and ``session`` or ``index``); without a manifest
 the shards under ``DIR/shards/*.tss`` are listed and sessions are numbered across
 them in file-name order. :class:`FrameCache` then gives random access to frames in
 chunks, so players can step backwards without decoding a session twice.
@@ -102,11 +102,13 @@ def _open_in_dataset(root: Path, spec: str | None) -> SessionRef:
             df = pl.read_parquet(manifest)
         except Exception as exc:  # polars raises many types for a bad file
             raise ViewError(f"{manifest}: cannot read the manifest ({exc})") from exc
-        missing = {"id", "shard", "session"} - set(df.columns)
+        # The session's index inside its shard: `session`, or `index` as build-dataset writes it.
+        col = "session" if "session" in df.columns else "index"
+        missing = {"id", "shard", col} - set(df.columns)
         if missing:
             raise ViewError(f"{manifest}: manifest lacks column(s) {sorted(missing)}")
         # Error rows (a repo that failed) have no shard; they cannot be viewed.
-        df = df.filter(pl.col("shard").is_not_null() & pl.col("session").is_not_null())
+        df = df.filter(pl.col("shard").is_not_null() & pl.col(col).is_not_null())
         if df.height == 0:
             raise ViewError(f"{manifest}: the dataset holds no sessions")
         ids = [str(x) for x in df["id"].to_list()]
@@ -122,7 +124,7 @@ def _open_in_dataset(root: Path, spec: str | None) -> SessionRef:
                 f"an index 0..{df.height - 1} also works)"
             )
         shard = _resolve_shard(root, str(df["shard"][row]))
-        ref = _open_in_shard(shard, str(int(df["session"][row])), label_prefix=shard.name)
+        ref = _open_in_shard(shard, str(int(df[col][row])), label_prefix=shard.name)
         ref.label = ids[row]
         return ref
     shards = sorted((root / "shards").glob("*.tss"))

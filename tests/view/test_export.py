@@ -92,12 +92,14 @@ def test_text_export(synth_shard, tmp_path, capsys):
     assert frame_text([[0x4E2D, 0, ord("a"), 32]]) == ["中a"]
 
 
-def test_dataset_dir_lookup_by_manifest_id(synth_shard, tmp_path, capsys):
+@pytest.mark.parametrize("index_col, shard_name", [("session", "shards/part-0.tss"), ("index", "part-0.tss")])
+def test_dataset_dir_lookup_by_manifest_id(synth_shard, tmp_path, capsys, index_col, shard_name):
+    # build-dataset writes the in-shard index as `index` and the shard as a bare file name.
     data = tmp_path / "data"
     (data / "shards").mkdir(parents=True)
     (data / "shards" / "part-0.tss").write_bytes(synth_shard.read_bytes())
-    pl.DataFrame({"id": ["repoA/0", "repoA/1", "bad"], "shard": ["shards/part-0.tss", "shards/part-0.tss", None],
-                  "session": [0, 1, None]}).write_parquet(data / "manifest.parquet")
+    pl.DataFrame({"id": ["repoA/0", "repoA/1", "bad"], "shard": [shard_name, shard_name, None],
+                  index_col: [0, 1, None]}).write_parquet(data / "manifest.parquet")
     out = tmp_path / "byid.cast"
     assert run_cli(["export", data, "--session", "repoA/1", "-o", out], capsys)[0] == 0
     frames, _ = stored(synth_shard, 1)
