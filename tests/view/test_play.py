@@ -11,7 +11,6 @@ import sys
 import termios
 import time
 
-import pytest
 
 from sessionforge.view.player import ENTER, LEAVE, fit, parse_keys
 

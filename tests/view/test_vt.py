@@ -58,3 +58,13 @@ def test_hostile_code_points_never_reach_the_terminal():
     pyte.Stream(screen).feed(out)
     assert [screen.buffer[0][c].data for c in range(len(hostile))] == ["\ufffd"] * len(hostile)
     assert (screen.cursor.y, screen.cursor.x) == (1, 0)
+
+
+def test_view_never_imports_torch():
+    import subprocess
+    import sys
+
+    code = ("import sys, sessionforge.view.player, sessionforge.view.render, sessionforge.view.export, "
+            "sessionforge.commands.play, sessionforge.commands.export, sessionforge.commands.render; "
+            "sys.exit(int(any(m.split('.')[0] in ('torch', 'triton') for m in sys.modules)))")
+    assert subprocess.run([sys.executable, "-c", code], timeout=120).returncode == 0
