@@ -67,7 +67,10 @@ class Frames:
         )
 
     def text(self, t: int) -> list[str]:
-        """Frame ``t`` as row strings: control code points shown as spaces, wide right halves dropped."""
+        """Frame ``t`` as row strings: control code points shown as spaces, wide right halves dropped.
+
+        Safe to print: no code point that a terminal treats as a control survives.
+        """
         lines = []
         for r in range(self.chars.shape[1]):
             cps = self.chars[t, r].tolist()
@@ -76,9 +79,14 @@ class Frames:
             for c, cp in enumerate(cps):
                 if cp == 0 and c > 0 and wide[c - 1]:
                     continue  # right half of a double-width character
-                out.append(chr(cp) if 32 <= cp <= 0x10FFFF and not 0xD800 <= cp <= 0xDFFF and cp != 127 else " ")
+                out.append(chr(cp) if _printable(cp) else " ")
             lines.append("".join(out))
         return lines
+
+
+def _printable(cp: int) -> bool:
+    # C0/C1 controls and DEL could drive a terminal; surrogates cannot be encoded.
+    return 32 <= cp <= 0x10FFFF and not 0x7F <= cp <= 0x9F and not 0xD800 <= cp <= 0xDFFF
 
 
 @dataclass
