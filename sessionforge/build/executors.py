@@ -31,6 +31,9 @@ class Executor(Protocol):
     def map(self, fn: TaskFn, jobs: Sequence[dict], on_result: OnResult, on_progress: OnProgress) -> None:
         """Run ``fn`` on every job; call ``on_result`` once per job."""
 
+    def close(self) -> None:
+        """Release workers (a pool or a Ray runtime is kept between ``map`` calls until then)."""
+
 
 def _error(stage: str, message: str) -> dict:
     return {"status": "error", "stage": stage, "message": message}
@@ -47,6 +50,9 @@ class LocalExecutor:
                 res = _error("worker", f"{type(exc).__name__}: {exc}")
             on_result(i, res)
 
+    def close(self) -> None:
+        pass
+
 
 def _die_with_parent() -> None:
     """Linux: have the kernel kill this worker when the build process dies (e.g. ``kill -9``),
@@ -61,8 +67,8 @@ def _die_with_parent() -> None:
         pass
 
 
-def _worker_main(conn: Connection, fn: TaskFn) -> None:
-    """A pool worker: receive (index, job), run it, send progress and the result back."""
+def _worker_main(conn: Connection) -> None:
+    """A pool worker: receive (index, fn, job), run it, send progress and the result back."""
     _die_with_parent()
     while True:
         try:
@@ -71,7 +77,7 @@ def _worker_main(conn: Connection, fn: TaskFn) -> None:
             return
         if msg is None:
             return
-        index, job = msg
+        index, fn, job = msg
         pending = [0, time.monotonic()]
 
         def progress(n: int) -> None:
@@ -91,19 +97,19 @@ def _worker_main(conn: Connection, fn: TaskFn) -> None:
 
 
 class _Worker:
-    def __init__(self, ctx: Any, fn: TaskFn) -> None:
+    def __init__(self, ctx: Any) -> None:
         self.conn, child = ctx.Pipe()
-        self.proc = ctx.Process(target=_worker_main, args=(child, fn), daemon=True)
+        self.proc = ctx.Process(target=_worker_main, args=(child,), daemon=True)
         self.proc.start()
         child.close()
         self.index: int | None = None
         self.deadline: float | None = None
 
-    def give(self, index: int, job: dict) -> None:
+    def give(self, index: int, fn: TaskFn, job: dict) -> None:
         self.index = index
         timeout = job.get("timeout")
         self.deadline = time.monotonic() + timeout + KILL_GRACE_S if timeout else None
-        self.conn.send((index, job))
+        self.conn.send((index, fn, job))  # fn travels by reference: a module-level function
 
     def stop(self) -> None:
         try:
@@ -123,21 +129,22 @@ class ProcessExecutor:
     def __init__(self, workers: int, retries: int = 2) -> None:
         self.workers = max(1, workers)
         self.retries = retries
+        # spawn, not fork: the driver holds threads (progress bar) and libgit2 state that fork would copy
+        self._ctx = mp.get_context("spawn")
+        self._pool: list[_Worker] = []   # kept between map() calls: planning and replay share it
 
     def map(self, fn: TaskFn, jobs: Sequence[dict], on_result: OnResult, on_progress: OnProgress) -> None:
-        # spawn, not fork: the driver holds threads (progress bar) and libgit2 state that fork would copy
-        ctx = mp.get_context("spawn")
         todo: deque[int] = deque(range(len(jobs)))
         deaths: Counter[int] = Counter()
-        pool: list[_Worker] = []
+        pool = self._pool
         try:
             while todo or any(w.index is not None for w in pool):
                 while todo and len(pool) < min(self.workers, len(todo) + sum(w.index is not None for w in pool)):
-                    pool.append(_Worker(ctx, fn))
+                    pool.append(_Worker(self._ctx))
                 for w in pool:
                     if w.index is None and todo:
                         i = todo.popleft()
-                        w.give(i, jobs[i])
+                        w.give(i, fn, jobs[i])
                 busy = [w for w in pool if w.index is not None]
                 ready = set(wait([w.conn for w in busy] + [w.proc.sentinel for w in busy], timeout=0.5))
                 for w in busy:
@@ -151,13 +158,18 @@ class ProcessExecutor:
                         pool.remove(w)
                         on_result(i, _error("timeout", f"killed after {jobs[i].get('timeout'):g} s "
                                                        f"(+{KILL_GRACE_S:g} s grace)"))
-        finally:
-            for w in pool:
-                w.stop()
-            for w in pool:
-                w.proc.join(timeout=5)
-                if w.proc.is_alive():
-                    w.kill()
+        except BaseException:
+            self.close()  # workers may be mid-job: do not hand them the next map's jobs
+            raise
+
+    def close(self) -> None:
+        pool, self._pool = self._pool, []
+        for w in pool:
+            w.stop()
+        for w in pool:
+            w.proc.join(timeout=5)
+            if w.proc.is_alive():
+                w.kill()
 
     def _drain(self, w: _Worker, on_result: OnResult, on_progress: OnProgress) -> bool:
         """Read every message the worker sent; False if the worker is dead."""
@@ -196,36 +208,45 @@ class RayExecutor:
 
     def __init__(self, address: str | None, workers: int | None, retries: int = 2) -> None:
         self.address, self.workers, self.retries = address, workers, retries
+        self._started = False
 
-    def map(self, fn: TaskFn, jobs: Sequence[dict], on_result: OnResult, on_progress: OnProgress) -> None:
+    def _init(self) -> Any:
         import logging
 
         import ray
 
-        started = False
         if not ray.is_initialized():
             kwargs: dict[str, Any] = dict(include_dashboard=False, logging_level=logging.WARNING)
             if self.address is None:
                 kwargs["num_cpus"] = self.workers or os.cpu_count() or 1
             ray.init(address=self.address, **kwargs)
-            started = True
-        try:
-            remote = ray.remote(num_cpus=1, max_retries=self.retries)(_ray_call)
-            refs = {remote.remote(fn, job): i for i, job in enumerate(jobs)}
-            while refs:
-                done, _ = ray.wait(list(refs), num_returns=1, timeout=1.0)
-                for ref in done:
-                    i = refs.pop(ref)
-                    try:
-                        res = ray.get(ref)
-                    except Exception as exc:  # WorkerCrashedError after retries, task errors
-                        res = _error("worker", f"{type(exc).__name__}: {str(exc).splitlines()[0]}")
-                    if res.get("status") == "ok":
-                        on_progress(sum(s["frames"] for s in res.get("sessions", [])))
-                    on_result(i, res)
-        finally:
-            if started:
-                ray.shutdown()
+            self._started = True
+        return ray
+
+    def map(self, fn: TaskFn, jobs: Sequence[dict], on_result: OnResult, on_progress: OnProgress) -> None:
+        if not jobs:
+            return
+        ray = self._init()
+        remote = ray.remote(num_cpus=1, max_retries=self.retries)(_ray_call)
+        refs = {remote.remote(fn, job): i for i, job in enumerate(jobs)}
+        while refs:
+            done, _ = ray.wait(list(refs), num_returns=1, timeout=1.0)
+            for ref in done:
+                i = refs.pop(ref)
+                try:
+                    res = ray.get(ref)
+                except Exception as exc:  # WorkerCrashedError after retries, task errors
+                    res = _error("worker", f"{type(exc).__name__}: {str(exc).splitlines()[0]}")
+                if res.get("status") == "ok":
+                    on_progress(sum(s["frames"] for s in res.get("sessions", [])))
+                on_result(i, res)
+
+    def close(self) -> None:
+        if self._started:
+            import ray
+
+            ray.shutdown()
+            self._started = False
 
 
 def _ray_call(fn: TaskFn, job: dict) -> dict:

@@ -61,32 +61,39 @@ def prepare_repo(job: dict[str, Any], progress: Any = None) -> dict[str, Any]:
     "commits", "slices": [[start, stop, first, last], ...]}`` or an error dict with
     ``stage`` and ``message``; never raises for a bad repository.
     """
+    from sessionforge.build.task import time_limit
+
+    stage = ["clone"]  # where we are, for the error row
+    try:
+        with time_limit(job.get("timeout")):
+            return _prepare(job, stage)
+    except Exception as exc:  # any failure of one repository is an error row, never a crash
+        return _error(stage[0], f"{type(exc).__name__}: {exc}")
+
+
+def _prepare(job: dict[str, Any], stage: list[str]) -> dict[str, Any]:
     import pygit2
 
     from sessionforge.build.clone import clone_cached
     from sessionforge.config import from_dict
     from sessionforge.replay import ReplayConfig, list_commits
 
-    stage = "clone"
+    path = job.get("path")
+    if path is None:
+        path = str(clone_cached(job["url"], job["cache_dir"]))
+    stage[0] = "open"
     try:
-        path = job.get("path")
-        if path is None:
-            path = str(clone_cached(job["url"], job["cache_dir"]))
-        stage = "open"
-        try:
-            pygit2.Repository(path)
-        except (pygit2.GitError, KeyError) as exc:
-            return _error("open", f"not a git repository: {path} ({exc})")
-        stage = "plan"
-        cfg = from_dict(ReplayConfig, job["replay"])
-        commits = list_commits(path, cfg)
-        if not commits:
-            return _error("plan", "no commits to replay (empty repository or empty commit range)")
-        slices = [[a, b, str(commits[a]), str(commits[b - 1])]
-                  for a, b in slice_bounds(len(commits), job["slice_commits"])]
-        return {"status": "ok", "path": path, "commits": len(commits), "slices": slices}
-    except Exception as exc:  # any failure of one repository is an error row, never a crash
-        return _error(stage, f"{type(exc).__name__}: {exc}")
+        pygit2.Repository(path)
+    except (pygit2.GitError, KeyError) as exc:
+        return _error("open", f"not a git repository: {path} ({exc})")
+    stage[0] = "plan"
+    cfg = from_dict(ReplayConfig, job["replay"])
+    commits = list_commits(path, cfg)
+    if not commits:
+        return _error("plan", "no commits to replay (empty repository or empty commit range)")
+    slices = [[a, b, str(commits[a]), str(commits[b - 1])]
+              for a, b in slice_bounds(len(commits), job["slice_commits"])]
+    return {"status": "ok", "path": path, "commits": len(commits), "slices": slices}
 
 
 def make_tasks(order: int, spec: RepoSpec, prepared: dict[str, Any]) -> list[ReplayTask]:

@@ -16,7 +16,7 @@ from typing import Any, Sequence
 
 from sessionforge.build.config import BuildConfig, output_config
 from sessionforge.build.executors import Executor, make_executor
-from sessionforge.build.inputs import RepoSpec, resolve_inputs
+from sessionforge.build.inputs import RepoSpec, ResolvedInputs, resolve_inputs
 from sessionforge.build.manifest import Collected, write_outputs
 from sessionforge.build.plan import ReplayTask, make_tasks, prepare_repo, repo_key
 from sessionforge.build.progress import BuildProgress
@@ -66,8 +66,18 @@ def build_dataset(inputs: Sequence[str], out: str | Path, cfg: BuildConfig, *, o
     shutil.rmtree(outdir.staging, ignore_errors=True)  # leftovers of killed attempts; no task runs now
     outdir.staging.mkdir(parents=True, exist_ok=True)
     kind = choose_executor(cfg, len(resolved.repos))
+    own = executor is None
     if executor is None:
         executor = make_executor(kind, cfg.run.workers, cfg.run.retries, cfg.run.ray_address)
+    try:
+        return _build(resolved, outdir, outcfg, cfg, kind, executor, retry_failed, progress)
+    finally:
+        if own:
+            executor.close()
+
+
+def _build(resolved: ResolvedInputs, outdir: OutputDir, outcfg: dict[str, Any], cfg: BuildConfig, kind: str,
+           executor: Executor, retry_failed: bool, progress: BuildProgress) -> BuildResult:
     cache_dir = cfg.run.cache_dir or str(outdir.default_cache)
 
     collected = Collected()

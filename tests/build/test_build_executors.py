@@ -29,6 +29,7 @@ def square(job: dict, progress=None) -> dict:
 def _run(ex, jobs):
     results, frames = {}, []
     ex.map(square, jobs, lambda i, r: results.__setitem__(i, r), frames.append)
+    ex.close()
     return results, sum(frames)
 
 
