@@ -80,8 +80,9 @@ def _lstm_bwd_kernel(
                 dx = tl.load(DX + dx_off + 3 * H, mask=m_k, other=0.0, cache_modifier=".cg")
                 dh_prev += tl.dot(dx, w_o, input_precision="ieee", out_dtype=CDT)
                 tl.store(DH + rows[:, None] * H + u[None, :], dh_prev, mask=r_ok[:, None] & u_ok[None, :])
-            if SYNC != 0:
-                tl.debug_barrier()  # phase 1 reads dh_rec in a different thread layout
+            # Phase 1 reads dh_rec in another thread layout than phase 2 wrote it
+            # (in every mode, "step" included: both phases run in the same launch).
+            tl.debug_barrier()
         # ---- phase 1 of step t: gate gradients of the owned units
         if t >= 0:
             for r0 in range(row_lo, row_hi, BLOCK_B):
