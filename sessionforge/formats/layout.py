@@ -53,7 +53,7 @@ CODEC_NAMES = {CODEC_NONE: "none", CODEC_XZ: "xz", CODEC_ZSTD: "zstd"}
 # The decoder must use the same dictionary size, so it is part of the format.
 XZ_DICT_SIZE = 8 << 20
 XZ_PRESET = 6
-ZSTD_LEVEL = 19
+ZSTD_LEVEL = 12  # ~5x cheaper than 19 for ~8% more bytes: zstd is the fast option
 DEFAULT_MAX_BLOCK_RAW = 256 << 20  # reader limit on a block's claimed inflated size
 
 
