@@ -173,6 +173,7 @@ class Editor:
             self._touch()
             self._row_changed(cl - 1, 0)
             self._line_removed(cl)
+        self._want = self.cursor_col
 
     def _delete(self) -> None:
         cl, cc = self.cursor_line, self.cursor_col
@@ -187,6 +188,7 @@ class Editor:
             self._touch()
             self._row_changed(cl, 0)
             self._line_removed(cl + 1)
+        self._want = self.cursor_col
 
     def _cut(self) -> None:
         cl = self.cursor_line

@@ -12,8 +12,10 @@ subclass that records *where* each operation changed cells:
   pyte's own ``dirty`` row set and its rows are read in full.
 
 The planes therefore always equal a full read of pyte's screen after ``snapshot()``;
-the tests check this against random byte feeds. DECCOLM (80/132 column switching) is
-ignored because frames have a fixed size.
+the tests check this against random byte feeds. Deviations from stock pyte, all for
+input the editor never sends: DECCOLM (80/132 column switching) is ignored because
+frames have a fixed size, and erase sequences with an unknown mode (``CSI 3 K``,
+``CSI 4 J``), which make pyte raise, are ignored as a terminal would.
 """
 
 from __future__ import annotations
@@ -170,7 +172,13 @@ class _TrackingScreen(pyte.Screen):
             self.dirty.discard(y)
             self._term._fill(y, x, min(x + (count or 1), self.columns), cell_value(self.cursor.attrs))
 
+    def erase_in_display(self, how: int = 0, *args: Any, **kwargs: Any) -> None:
+        if how in (0, 1, 2, 3):  # pyte raises on other values; a terminal ignores them
+            super().erase_in_display(how, *args, **kwargs)
+
     def erase_in_line(self, how: int = 0, private: bool = False) -> None:
+        if how not in (0, 1, 2):
+            return  # pyte raises on other values; a terminal ignores them
         y, x = self.cursor.y, self.cursor.x
         was_dirty = y in self.dirty
         super().erase_in_line(how, private)
