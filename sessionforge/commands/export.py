@@ -21,8 +21,10 @@ from sessionforge.view.source import ViewError, open_session, parse_range
 @click.option("--fps", type=float, default=DEFAULT_FPS, show_default=True,
               help="asciicast: frames per second of the recording's clock.")
 @click.option("--no-input", is_flag=True, help="asciicast: leave out the key actions (\"i\" events).")
+@click.option("--no-markers", is_flag=True,
+              help="asciicast: leave out the commit/file markers (\"m\" events; `asciinema play -m` stops at them).")
 def command(source: str, session: str | None, fmt: str, out: str, frame_range: str | None,
-            fps: float, no_input: bool) -> None:
+            fps: float, no_input: bool, no_markers: bool) -> None:
     """Export one session of a dataset directory or shard file.
 
     \b
@@ -36,7 +38,8 @@ def command(source: str, session: str | None, fmt: str, out: str, frame_range: s
         start, stop = parse_range(frame_range, ref.frames)
         with frame_progress(f"export {ref.label}", stop - start) as advance:
             if fmt == "asciicast":
-                n = write_asciicast(ref, out, start, stop, fps=fps, inputs=not no_input, progress=advance)
+                n = write_asciicast(ref, out, start, stop, fps=fps, inputs=not no_input,
+                                     markers=not no_markers, progress=advance)
                 what = f"{n} events"
             else:
                 write_text(ref, out, start, stop, progress=advance)

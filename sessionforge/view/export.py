@@ -53,17 +53,24 @@ def write_asciicast(
     stop: int | None = None,
     fps: float = DEFAULT_FPS,
     inputs: bool = True,
+    markers: bool = True,
     progress: Callable[[int], None] | None = None,
 ) -> int:
     """Write frames [start, stop) of ``ref`` as an asciicast v2 file; return events written.
 
     ``inputs``: also write each frame's action bytes as an ``"i"`` event (decoded as
-    UTF-8 with replacement, since JSON holds text). ``progress(n)`` is called with
-    the number of frames done since the last call.
+    UTF-8 with replacement, since JSON holds text). ``markers``: write an ``"m"``
+    event (label ``"<commit> <path>"``) wherever the session meta says the commit or
+    file changes, so ``asciinema play -m`` pauses there and ``]`` jumps to the next.
+    ``progress(n)`` is called with the number of frames done since the last call.
     """
     stop = ref.frames if stop is None else stop
     rows, cols = int(ref.reader.rows), int(ref.reader.cols)
     enc = ScreenEncoder(rows, cols, ref.info.palette)
+    meta_markers = Markers(ref.info.meta)
+    marks = meta_markers.starts() if markers else {}
+    if marks and start not in marks and meta_markers.at(start)[0]:
+        marks[start] = meta_markers.at(start)  # the range starts inside a file: label it too
     events = 0
     path = Path(out)
     with open(path, "w", encoding="utf-8", newline="\n") as fh:
@@ -73,6 +80,10 @@ def write_asciicast(
             n = block.chars.shape[0]
             for i in range(n):
                 t = round(k / fps, 6)
+                mark = marks.get(start + k)
+                if mark is not None:
+                    _event(fh, t, "m", f"{mark[0][:10]} {mark[1]}")
+                    events += 1
                 if inputs:
                     action = frame_action(block, i)
                     if action:

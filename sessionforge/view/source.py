@@ -201,6 +201,10 @@ class Markers:
         self._frames = [r[0] for r in rows]
         self._rows = rows
 
+    def starts(self) -> dict[int, tuple[str, str]]:
+        """Frame index -> (commit, path) for every frame where the commit or file changes."""
+        return {f: (c, p) for f, c, p in self._rows}
+
     def at(self, t: int) -> tuple[str, str]:
         """(commit, path) in effect at frame ``t``; empty strings when unknown."""
         i = bisect.bisect_right(self._frames, t) - 1

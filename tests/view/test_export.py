@@ -39,7 +39,7 @@ def check_asciicast_v2(path: Path) -> tuple[dict, list]:
         assert isinstance(ev, list) and len(ev) == 3, ev
         t, kind, data = ev
         assert isinstance(t, (int, float)) and t >= last, (t, last)
-        assert kind in ("o", "i") and isinstance(data, str)
+        assert kind in ("o", "i", "m") and isinstance(data, str)
         last = t
     return header, events
 
@@ -52,6 +52,9 @@ def test_cast_is_valid_v2_and_reproduces_every_frame(synth_shard, tmp_path, caps
     frames, actions = stored(synth_shard, 0)
     assert (header["width"], header["height"]) == (16, 6)
     assert [e[2] for e in events if e[1] == "i"] == [a.decode("utf-8", "replace") for a in actions if a]
+    # Markers from the session meta: frame 0 -> src/main.c, frame 30 -> docs/读我.md.
+    assert [(e[0], e[2]) for e in events if e[1] == "m"] == [(0.0, "aaaaaaaaaa src/main.c"),
+                                                             (1.0, "bbbbbbbbbb docs/读我.md")]
     assert_reproduces(out, frames, fps=30.0)
 
 
@@ -63,18 +66,31 @@ def test_real_asciinema_accepts_the_cast(synth_shard, tmp_path, capsys):
     assert res.returncode == 0, res.stderr.decode()
     _, events = read_cast(out)
     assert res.stdout.decode("utf-8") == "".join(e[2] for e in events if e[1] == "o")
+    # `asciinema play` (no keyboard when stdin is not a terminal) replays the same bytes.
+    res = subprocess.run([str(asciinema), "play", "-s", "1000", str(out)], stdin=subprocess.DEVNULL,
+                         capture_output=True, timeout=60)
+    assert res.returncode == 0, res.stderr.decode()
+    assert res.stdout.decode("utf-8") == "".join(e[2] for e in events if e[1] == "o")
 
 
 def test_frame_range_and_fps(synth_shard, tmp_path, capsys):
     out = tmp_path / "range.cast"
     code, err = run_cli(["export", synth_shard, "-s", "0", "--frames", "20:50", "--fps", "7",
-                         "--no-input", "-o", out], capsys)
+                         "--no-input", "--no-markers", "-o", out], capsys)
     assert code == 0, err
     _, events = check_asciicast_v2(out)
     assert {e[1] for e in events} == {"o"}
     assert max(e[0] for e in events) <= round(29 / 7, 6)
     frames, _ = stored(synth_shard, 0, 20, 50)
     assert_reproduces(out, frames, fps=7.0)
+
+
+def test_range_inside_a_file_is_labelled(synth_shard, tmp_path, capsys):
+    out = tmp_path / "mid.cast"
+    assert run_cli(["export", synth_shard, "--frames", "10:40", "-o", out], capsys)[0] == 0
+    _, events = check_asciicast_v2(out)
+    assert [(e[0], e[2]) for e in events if e[1] == "m"] == [(0.0, "aaaaaaaaaa src/main.c"),
+                                                             (round(20 / 30, 6), "bbbbbbbbbb docs/读我.md")]
 
 
 def test_text_export(synth_shard, tmp_path, capsys):
