@@ -58,6 +58,9 @@ def test_play_quits_on_q_and_restores_terminal(synth_shard):
     assert _read_until(fd, buf, b"paused 0.5x  frame 1/44", timeout=10)
     os.write(fd, b"G")  # last frame
     assert _read_until(fd, buf, b"paused 0.5x  frame 44/44", timeout=10)
+    assert b"\x1b[20;1H" in buf and b"\x1b[12;1H" not in buf  # status line on the last row
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 12, 40, 0, 0))  # the user resizes
+    assert _read_until(fd, buf, b"\x1b[12;1H", timeout=10)  # redrawn with the status line moved
     os.write(fd, b"q")
     code = _finish(pid, fd, buf)
     out = bytes(buf)
