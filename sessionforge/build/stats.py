@@ -10,6 +10,7 @@ from typing import Any
 import polars as pl
 
 from sessionforge.build.manifest import read_dataset
+from sessionforge.errors import SessionforgeError
 
 QUANTILES = (0.0, 0.1, 0.5, 0.9, 1.0)
 
@@ -29,10 +30,16 @@ def readable_action(action: bytes) -> str:
     return repr(action)[2:-1] if action else "(none)"
 
 
-def top_actions(root: Path, shards: list[str], sample_shards: int, max_frames: int, top: int) -> dict[str, Any]:
-    """Most common actions over up to ``max_frames`` frames of evenly spaced sample shards."""
+def top_actions(root: Path, listed: dict[str, Any], sample_shards: int, max_frames: int, top: int) -> dict[str, Any]:
+    """Most common actions over up to ``max_frames`` frames of evenly spaced sample shards.
+
+    A sampled shard whose sha256 differs from dataset.json is an error: numbers from a
+    corrupt or replaced shard would be silently wrong.
+    """
+    from sessionforge.build.task import sha256_file
     from sessionforge.formats import open_shard
 
+    shards = sorted(listed)
     if not shards or sample_shards <= 0:
         return {"sampled_shards": 0, "sampled_frames": 0, "top": []}
     step = max(1, len(shards) // sample_shards)
@@ -40,7 +47,11 @@ def top_actions(root: Path, shards: list[str], sample_shards: int, max_frames: i
     counts: Counter[bytes] = Counter()
     seen = 0
     for name in picked:
-        with open_shard(root / "shards" / name) as r:
+        path = root / "shards" / name
+        if not path.is_file() or sha256_file(path) != listed[name]["sha256"]:
+            raise SessionforgeError(f"{path}: missing, or its sha256 does not match dataset.json "
+                                    "(corrupt or replaced shard); run `sessionforge verify` for details")
+        with open_shard(path) as r:
             for i, info in enumerate(r.sessions):
                 stop = min(info.frames, max_frames - seen)
                 for start in range(0, stop, 4096):
@@ -80,7 +91,7 @@ def dataset_stats(root: str | Path, *, sample_shards: int = 4, sample_frames: in
         "bytes_per_frame_per_session": quantiles(per_session_bpf),
         "actions_per_frame": round(doc["totals"]["action_bytes"] / doc["totals"]["frames"], 3)
         if doc["totals"]["frames"] else None,
-        "top_actions": top_actions(root, sorted(doc["shards"]), sample_shards, sample_frames, top),
+        "top_actions": top_actions(root, doc["shards"], sample_shards, sample_frames, top),
         "repositories": repos.to_dicts(),
         "errors_by_stage": {} if by_stage is None else dict(zip(by_stage["stage"], by_stage["len"])),
     }

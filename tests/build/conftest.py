@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from buildkit import make_small_repo
+from buildkit import make_small_repo, small_config
+from sessionforge.build.runner import build_dataset
 
 
 @pytest.fixture(scope="session")
@@ -15,3 +18,11 @@ def repos(tmp_path_factory) -> list[str]:
     make_small_repo(root / "beta.git", commits=5, seed=2, bare=True)
     make_small_repo(root / "gamma", commits=3, seed=3)
     return [str(root / "alpha"), str(root / "beta.git"), str(root / "gamma")]
+
+
+@pytest.fixture(scope="session")
+def reference(repos, tmp_path_factory) -> Path:
+    """An uninterrupted in-process build of the three repositories."""
+    out = tmp_path_factory.mktemp("ref") / "data"
+    build_dataset(repos, out, small_config("local"))
+    return out

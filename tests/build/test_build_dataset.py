@@ -22,14 +22,6 @@ from sessionforge.build.verify import verify_dataset
 from sessionforge.formats import open_shard
 
 
-@pytest.fixture(scope="module")
-def reference(repos, tmp_path_factory) -> Path:
-    """An uninterrupted in-process build of the three repositories."""
-    out = tmp_path_factory.mktemp("ref") / "data"
-    build_dataset(repos, out, small_config("local"))
-    return out
-
-
 def test_reference_build_has_the_promised_layout(reference, repos):
     doc = json.loads((reference / "dataset.json").read_text())
     man = pl.read_parquet(reference / "manifest.parquet")
