@@ -63,3 +63,29 @@ def test_soft_time_limit_raises_in_the_task():
     with time_limit(1.0):       # no alarm left behind
         pass
     time.sleep(0.01)
+
+
+def test_stuck_worker_is_killed_at_the_time_limit_and_the_pool_goes_on(tmp_path, monkeypatch):
+    import sessionforge.build.executors as ex_mod
+
+    monkeypatch.setattr(ex_mod, "KILL_GRACE_S", 0.2)   # the fake task ignores the soft limit
+    jobs = [{"x": 1, "dir": str(tmp_path), "sleep": 60, "timeout": 0.3}, {"x": 2, "dir": str(tmp_path)},
+            {"x": 3, "dir": str(tmp_path)}]
+    t0 = time.monotonic()
+    results, _ = _run(ProcessExecutor(workers=1), jobs)
+    assert time.monotonic() - t0 < 30
+    assert results[0]["status"] == "error" and results[0]["stage"] == "timeout"
+    assert [results[1]["y"], results[2]["y"]] == [4, 9]
+
+
+def test_replay_task_time_limit_becomes_an_error_row(repos, tmp_path):
+    from buildkit import small_config
+    from sessionforge.build.runner import build_dataset
+
+    cfg = small_config("local")
+    cfg.run.timeout = 1e-4
+    res = build_dataset(repos[:1], tmp_path / "data", cfg)
+    assert res.doc["totals"]["repositories_failed"] == 1
+    import polars as pl
+    err = pl.read_parquet(tmp_path / "data" / "errors.parquet")
+    assert "time limit" in err["message"][0] and not list((tmp_path / "data" / "shards").iterdir())
