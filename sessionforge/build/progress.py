@@ -26,20 +26,29 @@ class BuildProgress:
         self._done = 0
         self._total = 0
         self._phase = ""
+        self._repo_left: dict[str, int] = {}
+        self._repos_done = 0
 
-    def start(self, phase: str, total: int) -> None:
-        """Begin a phase ("planning", "replaying") of ``total`` tasks."""
+    def start(self, phase: str, total: int, repos: list[str] | None = None) -> None:
+        """Begin a phase ("planning", "replaying") of ``total`` tasks; ``repos[i]`` is task i's
+        repository, so the bar can count repositories finished, not only tasks."""
         self.stop()
         self._phase, self._total, self._done = phase, total, 0
+        self._repo_left = {}
+        for r in repos or []:
+            self._repo_left[r] = self._repo_left.get(r, 0) + 1
+        self._repos_done = 0
         if phase == "replaying":
             self.t0 = time.perf_counter()
         if self.live:
             self._progress = Progress(
                 TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                TextColumn("{task.fields[frames]:,} frames  {task.fields[rate]:,.0f} frames/s"),
+                TextColumn("tasks  {task.fields[repos]}  {task.fields[frames]:,} frames  "
+                           "{task.fields[rate]:,.0f} frames/s"),
                 TimeElapsedColumn(), console=self.console, transient=False)
             self._progress.start()
-            self._task = self._progress.add_task(phase, total=total, frames=self.frames, rate=0.0)
+            self._task = self._progress.add_task(phase, total=total, frames=self.frames, rate=0.0,
+                                                 repos=self._repos_text())
         elif self.enabled and total:
             self.console.print(f"{phase}: {total} task(s)", highlight=False)
 
@@ -47,7 +56,14 @@ class BuildProgress:
         self.frames += n
         self._refresh()
 
-    def task_done(self, name: str, result: dict[str, Any]) -> None:
+    def _repos_text(self) -> str:
+        return f"{self._repos_done}/{len(self._repo_left)} repos" if self._repo_left else ""
+
+    def task_done(self, name: str, result: dict[str, Any], repo: str | None = None) -> None:
+        """One task finished; ``repo`` (its repository) counts toward repositories done."""
+        if repo in self._repo_left:
+            self._repo_left[repo] -= 1
+            self._repos_done += self._repo_left[repo] == 0
         self._done += 1
         self._refresh(advance=1)
         if self.enabled and not self.live:
@@ -64,7 +80,8 @@ class BuildProgress:
 
     def _refresh(self, advance: int = 0) -> None:
         if self._progress is not None:
-            self._progress.update(self._task, advance=advance, frames=self.frames, rate=self.rate())
+            self._progress.update(self._task, advance=advance, frames=self.frames, rate=self.rate(),
+                                  repos=self._repos_text())
 
     def stop(self) -> None:
         if self._progress is not None:

@@ -117,7 +117,7 @@ def _build(resolved: ResolvedInputs, outdir: OutputDir, outcfg: dict[str, Any], 
                     "start": t.start, "stop": t.stop, "first_commit": t.first_commit,
                     "last_commit": t.last_commit, "config": outcfg, "out": str(outdir.root),
                     "timeout": cfg.run.timeout} for _, t in todo]
-    progress.start("replaying", len(replay_jobs))
+    progress.start("replaying", len(replay_jobs), [t.identity for _, t in todo])
     t0 = time.perf_counter()
 
     def on_replayed(i: int, res: dict[str, Any]) -> None:
@@ -125,7 +125,7 @@ def _build(resolved: ResolvedInputs, outdir: OutputDir, outcfg: dict[str, Any], 
         if res.get("status") != "ok":
             outdir.write_marker(t.task_id, res)  # ok markers are written by the task itself
         results[t.task_id] = res
-        progress.task_done(f"{t.identity} [slice {t.slice}]", res)
+        progress.task_done(f"{t.identity} [slice {t.slice}]", res, t.identity)
 
     executor.map(run_replay_task, replay_jobs, on_replayed, progress.add_frames)
     seconds = time.perf_counter() - t0
