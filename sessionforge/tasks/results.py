@@ -67,6 +67,9 @@ def plot_accuracy(results: list[Any], path: Path, title: str = "") -> None:
     base = sorted({(r.n, r.majority) for r in results})
     ax.plot([n for n, _ in base], [m for _, m in base], "k--", alpha=0.5, label="majority class")
     ax.set_xscale("log")
+    ns = sorted({r.n for r in results})
+    ax.set_xticks(ns, [f"{n:,}" for n in ns])  # the measured n, not 8x10^0 style ticks
+    ax.xaxis.set_minor_locator(plt.NullLocator())
     ax.set_ylim(0, 1.02)
     ax.set_xlabel("n (stream size)")
     ax.set_ylabel("per-step accuracy (held out)")
