@@ -34,7 +34,7 @@ def _kernels():
 
 
 def compile_kernel(kind: str, dtype: str, hp: int, block_h: int, block_b: int, sync: int,
-                   num_warps: int, arch: int = 90):
+                   num_warps: int, arch: int = 90, resident: bool = True, block_k: int = 64):
     """AOT-compile the forward ("fwd") or backward ("bwd") kernel; returns the compiled kernel."""
     import triton
     from triton.backends.compiler import GPUTarget
@@ -48,7 +48,8 @@ def compile_kernel(kind: str, dtype: str, hp: int, block_h: int, block_b: int, s
     else:
         fn = bwd
         ptrs = dict(DY=dtype, G=cdt, C=cdt, C0=dtype, WHH=dtype, DX=dtype, DH=cdt, DC=cdt, BAR="i32", ERR="i32")
-    consts = {"HP": hp, "BLOCK_H": block_h, "BLOCK_B": block_b, "SYNC": sync}
+    consts = {"HP": hp, "BLOCK_H": block_h, "BLOCK_B": block_b, "SYNC": sync,
+              "RESIDENT": resident, "BLOCK_K": min(block_k, hp)}
     sig = {n: ("*" + ptrs[n] if n in ptrs else "constexpr" if n in consts else "i32") for n in fn.arg_names}
     src = ASTSource(fn, sig, constexprs={(fn.arg_names.index(n),): v for n, v in consts.items()})
     return triton.compile(src, target=GPUTarget("cuda", arch, 32), options={"num_warps": num_warps})
@@ -82,19 +83,21 @@ def main(argv: list[str] | None = None) -> int:
 
     common._num_sms = lambda device: a.sms  # plan as on the target GPU
     print(f"{'kernel':<5}{'dtype':>6}{'H':>6}{'B':>5}{'BLOCK_H':>8}{'BLOCK_B':>8}{'n_h':>5}{'sync':>6}"
-          f"{'warps':>6}{'regs':>6}{'spill B':>8}{'smem KB':>8}")
+          f"{'warps':>6}{'res':>4}{'regs':>6}{'spill B':>8}{'smem KB':>8}")
     worst = 0
     for dtype in a.dtype:
         for H in a.hidden:
             for B in a.batch:
-                plan = make_plan(B, H, torch.device("cpu"), LSTMKernelConfig())
+                tdt = {"fp16": torch.float16, "bf16": torch.bfloat16, "fp32": torch.float32, "fp64": torch.float64}
+                plan = make_plan(B, H, torch.device("cpu"), LSTMKernelConfig(), tdt[dtype])
                 sync = plan.sync if plan.sync in (SYNC_CTA, SYNC_GRID) else SYNC_GRID
                 for kind in ("fwd", "bwd"):
-                    k = compile_kernel(kind, dtype, plan.hp, plan.block_h, plan.block_b, sync, plan.num_warps, a.arch)
+                    k = compile_kernel(kind, dtype, plan.hp, plan.block_h, plan.block_b, sync, plan.num_warps,
+                                       a.arch, plan.resident, plan.block_k)
                     r = resources(k)
                     worst = max(worst, r["stack"])
                     print(f"{kind:<5}{dtype:>6}{H:>6}{B:>5}{plan.block_h:>8}{plan.block_b:>8}{plan.n_h:>5}"
-                          f"{sync:>6}{plan.num_warps:>6}{r['regs']:>6}{r['stack']:>8}"
+                          f"{sync:>6}{plan.num_warps:>6}{int(plan.resident):>4}{r['regs']:>6}{r['stack']:>8}"
                           f"{(r['dyn_shared'] + r['static_shared']) / 1024:>8.1f}", flush=True)
     print(f"largest stack (local-memory spill) per thread: {worst} bytes")
     return 0

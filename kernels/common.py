@@ -87,6 +87,12 @@ class LSTMKernelConfig:
     sync: "grid" | "cta" | "step" | None (automatic). "grid" needs all programs
         resident; it is refused under the interpreter unless only one program runs
         along H (then the barrier trivially passes, which still exercises its code).
+    resident: keep the program's W_hh slice on chip for the whole launch (True) or
+        stream K-chunks of it from L2 every step (False); None = resident while the
+        slice fits (measured with ``aot_check`` on sm_90: padded H <= 1024 for 16-bit,
+        <= 256 for fp32, <= 64 for fp64 dtypes; beyond that the resident kernel spills
+        to local memory or exceeds the 227 KB of shared memory).
+    block_k: contraction chunk of the streamed path (power of two >= 16); None = min(HP, 64).
     num_warps: warps per program; None = 8 for H >= 512 (the W slice then needs the
         register file of 256 threads to stay out of local memory), else 4.
     """
@@ -94,6 +100,8 @@ class LSTMKernelConfig:
     block_h: int | None = None
     block_b: int | None = None
     sync: str | None = None
+    resident: bool | None = None
+    block_k: int | None = None
     num_warps: int | None = None
 
 
@@ -108,6 +116,8 @@ class Plan:
     n_b: int  # programs along the batch dimension
     rows_per_prog: int  # batch rows one program loops over (multiple of block_b)
     sync: int
+    resident: bool  # W slice kept on chip (else streamed in BLOCK_K chunks)
+    block_k: int  # contraction chunk of the streamed path
     num_warps: int
 
 
@@ -117,7 +127,13 @@ def _num_sms(device: torch.device) -> int:
     return 1 << 30  # the interpreter has no residency limit (it has no concurrency either)
 
 
-def make_plan(B: int, H: int, device: torch.device, cfg: LSTMKernelConfig | None) -> Plan:
+# Largest padded H whose per-program W slice stays on chip, by element size in bytes.
+_RESIDENT_MAX_HP = {2: 1024, 4: 256, 8: 64}
+
+
+def make_plan(
+    B: int, H: int, device: torch.device, cfg: LSTMKernelConfig | None, dtype: torch.dtype = torch.float16
+) -> Plan:
     """Choose tile sizes and the synchronisation mode (see the module docstring)."""
     cfg = cfg or LSTMKernelConfig()
     hp = max(16, triton.next_power_of_2(H))
@@ -161,8 +177,13 @@ def make_plan(B: int, H: int, device: torch.device, cfg: LSTMKernelConfig | None
         sync = SYNC_GRID
     else:
         sync = SYNC_NONE
+    elt = torch.empty((), dtype=dtype).element_size()
+    resident = cfg.resident if cfg.resident is not None else hp <= _RESIDENT_MAX_HP.get(elt, 0)
     num_warps = cfg.num_warps or (8 if hp >= 512 else 4)
-    return Plan(hp, block_h, block_b, n_h, n_b, rows_per_prog, sync, num_warps)
+    block_k = min(hp, cfg.block_k or 64)
+    if block_k < 16 or block_k & (block_k - 1):
+        raise ValueError(f"block_k must be a power of two >= 16, got {block_k}")
+    return Plan(hp, block_h, block_b, n_h, n_b, rows_per_prog, sync, resident, block_k, num_warps)
 
 
 def compute_dtype(dtype: torch.dtype) -> torch.dtype:

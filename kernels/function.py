@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import torch
 
-from .common import LSTMKernelConfig, compute_dtype, make_plan
+from .common import LSTMKernelConfig, compute_dtype, interpreting, make_plan
 from .lstm_bwd import lstm_backward_recurrence, weight_grads
 from .lstm_fwd import lstm_forward
 from .reference import check_lstm_args
@@ -38,7 +38,7 @@ class _LSTMFunction(torch.autograd.Function):
     def forward(ctx, x_proj, w_hh, bias, h0, c0, config):  # noqa: D102 (autograd protocol)
         T, B, H4 = x_proj.shape
         H = H4 // 4
-        plan = make_plan(B, H, x_proj.device, config)
+        plan = make_plan(B, H, x_proj.device, config, x_proj.dtype)
         cdt = compute_dtype(x_proj.dtype)
         bufs = _outputs({"y": ((T, B, H), x_proj.dtype), "c": ((T, B, H), cdt),
                          "gates": ((T, B, H4), cdt)}, x_proj.device)
@@ -90,8 +90,6 @@ def lstm_sequence(
     T, B, H = check_lstm_args(x_proj, w_hh, bias, h0, c0)
     if x_proj.dtype not in _SUPPORTED:
         raise ValueError(f"x_proj: dtype {x_proj.dtype} not supported (expected one of {list(_SUPPORTED)})")
-    from .common import interpreting
-
     if x_proj.device.type != "cuda" and not interpreting():
         raise ValueError(
             f"x_proj: the Triton LSTM needs a CUDA tensor, got device {x_proj.device} "

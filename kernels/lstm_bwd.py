@@ -34,6 +34,7 @@ def _lstm_bwd_kernel(
     BAR, ERR,
     t_top, n_steps, T, B, H, rows_per_prog, max_spin,
     HP: tl.constexpr, BLOCK_H: tl.constexpr, BLOCK_B: tl.constexpr, SYNC: tl.constexpr,
+    RESIDENT: tl.constexpr, BLOCK_K: tl.constexpr,
 ):
     pid_h = tl.program_id(0)
     pid_b = tl.program_id(1)
@@ -46,14 +47,14 @@ def _lstm_bwd_kernel(
     u_ok = u < H
     # Column slice W_hh[q*H + k, units] of each gate q as a (HP, BH) matrix: four dots
     # of depth HP instead of one of depth 4HP keep the staged dx tile 4x smaller.
-    k = tl.arange(0, HP)
-    k_ok = k < H
-    w_off = k[:, None] * H + u[None, :]
-    w_m = k_ok[:, None] & u_ok[None, :]
-    w_i = tl.load(WHH + w_off, mask=w_m, other=0.0).to(XDT)  # (HP, BH)
-    w_f = tl.load(WHH + H * H + w_off, mask=w_m, other=0.0).to(XDT)
-    w_g = tl.load(WHH + 2 * H * H + w_off, mask=w_m, other=0.0).to(XDT)
-    w_o = tl.load(WHH + 3 * H * H + w_off, mask=w_m, other=0.0).to(XDT)
+    if RESIDENT:
+        k = tl.arange(0, HP)
+        w_off = k[:, None] * H + u[None, :]
+        w_m = (k < H)[:, None] & u_ok[None, :]
+        w_i = tl.load(WHH + w_off, mask=w_m, other=0.0).to(XDT)  # (HP, BH)
+        w_f = tl.load(WHH + H * H + w_off, mask=w_m, other=0.0).to(XDT)
+        w_g = tl.load(WHH + 2 * H * H + w_off, mask=w_m, other=0.0).to(XDT)
+        w_o = tl.load(WHH + 3 * H * H + w_off, mask=w_m, other=0.0).to(XDT)
 
     row_lo = pid_b * rows_per_prog
     row_hi = tl.minimum(row_lo + rows_per_prog, B)
@@ -68,17 +69,31 @@ def _lstm_bwd_kernel(
             for r0 in range(row_lo, row_hi, BLOCK_B):
                 rows = r0 + tl.arange(0, BLOCK_B)
                 r_ok = rows < row_hi
-                m_k = r_ok[:, None] & k_ok[None, :]
-                dx_off = (t64 + 1) * B * H4 + rows[:, None] * H4 + k[None, :]  # (BB, HP) gate-i columns
-                # .cg: other programs wrote these columns; read through L2, not a stale L1 line.
-                dx = tl.load(DX + dx_off, mask=m_k, other=0.0, cache_modifier=".cg")
-                dh_prev = tl.dot(dx, w_i, input_precision="ieee", out_dtype=CDT)  # (BB, BH)
-                dx = tl.load(DX + dx_off + H, mask=m_k, other=0.0, cache_modifier=".cg")
-                dh_prev += tl.dot(dx, w_f, input_precision="ieee", out_dtype=CDT)
-                dx = tl.load(DX + dx_off + 2 * H, mask=m_k, other=0.0, cache_modifier=".cg")
-                dh_prev += tl.dot(dx, w_g, input_precision="ieee", out_dtype=CDT)
-                dx = tl.load(DX + dx_off + 3 * H, mask=m_k, other=0.0, cache_modifier=".cg")
-                dh_prev += tl.dot(dx, w_o, input_precision="ieee", out_dtype=CDT)
+                dx_base = DX + (t64 + 1) * B * H4 + rows[:, None] * H4  # (BB, 1) row starts
+                if RESIDENT:
+                    k = tl.arange(0, HP)
+                    m_k = r_ok[:, None] & (k < H)[None, :]
+                    # .cg: other programs wrote these columns; read L2, not a stale L1 line.
+                    dx = tl.load(dx_base + k[None, :], mask=m_k, other=0.0, cache_modifier=".cg")  # (BB, HP)
+                    dh_prev = tl.dot(dx, w_i, input_precision="ieee", out_dtype=CDT)  # (BB, BH)
+                    dx = tl.load(dx_base + H + k[None, :], mask=m_k, other=0.0, cache_modifier=".cg")
+                    dh_prev += tl.dot(dx, w_f, input_precision="ieee", out_dtype=CDT)
+                    dx = tl.load(dx_base + 2 * H + k[None, :], mask=m_k, other=0.0, cache_modifier=".cg")
+                    dh_prev += tl.dot(dx, w_g, input_precision="ieee", out_dtype=CDT)
+                    dx = tl.load(dx_base + 3 * H + k[None, :], mask=m_k, other=0.0, cache_modifier=".cg")
+                    dh_prev += tl.dot(dx, w_o, input_precision="ieee", out_dtype=CDT)
+                else:
+                    # Streamed weights: K-chunks over the 4 gates' rows, W re-read from L2.
+                    dh_prev = tl.zeros((BLOCK_B, BLOCK_H), dtype=CDT)
+                    for q in range(4):
+                        for k0 in range(0, HP, BLOCK_K):
+                            kc = k0 + tl.arange(0, BLOCK_K)
+                            m_k = r_ok[:, None] & (kc < H)[None, :]
+                            dx = tl.load(dx_base + q * H + kc[None, :], mask=m_k, other=0.0,
+                                         cache_modifier=".cg")  # (BB, BK)
+                            w_c = tl.load(WHH + (q * H + kc[:, None]) * H + u[None, :],
+                                          mask=(kc < H)[:, None] & u_ok[None, :], other=0.0).to(XDT)  # (BK, BH)
+                            dh_prev += tl.dot(dx, w_c, input_precision="ieee", out_dtype=CDT)
                 tl.store(DH + rows[:, None] * H + u[None, :], dh_prev, mask=r_ok[:, None] & u_ok[None, :])
             # Phase 1 reads dh_rec in another thread layout than phase 2 wrote it
             # (in every mode, "step" included: both phases run in the same launch).
@@ -132,7 +147,7 @@ def lstm_backward_recurrence(
     T, B, H = dy.shape
     cdt = compute_dtype(dy.dtype)
     out = out or {}
-    dx = out.get("dx", torch.empty((T, B, 4 * H), dtype=dy.dtype, device=dy.device))
+    dx = out["dx"] if "dx" in out else torch.empty((T, B, 4 * H), dtype=dy.dtype, device=dy.device)
     dh = dh_T.to(cdt).clone().contiguous()  # (B, H) dh_rec; becomes dh0
     dc = dc_T.to(cdt).clone().contiguous()  # (B, H) dc_rec; becomes dc0
     err = torch.zeros(1, dtype=torch.int32, device=dy.device)
@@ -144,7 +159,7 @@ def lstm_backward_recurrence(
             dy, gates, c, c0, w_hh, dx, dh, dc, bar, err,
             t_top, steps, T, B, H, plan.rows_per_prog, MAX_SPIN,
             HP=plan.hp, BLOCK_H=plan.block_h, BLOCK_B=plan.block_b, SYNC=plan.sync,
-            num_warps=plan.num_warps,
+            RESIDENT=plan.resident, BLOCK_K=plan.block_k, num_warps=plan.num_warps,
         )
 
     # Stages T-1 .. -1: stage -1 only turns dx_proj[0] into dh0.

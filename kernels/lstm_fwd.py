@@ -23,12 +23,27 @@ from .common import MAX_SPIN, SYNC_CTA, SYNC_GRID, SYNC_NONE, Plan, compute_dtyp
 
 
 @triton.jit
+def _load_h_prev(H0, Y, t, t64, rows, r_ok, k, B, H):
+    """h_{t-1}[rows, k]: h0 at t = 0, else y[t-1] (written by every program of the batch group).
+
+    ``.cg`` reads through L2, never a stale L1 line of data another SM wrote.
+    """
+    m = r_ok[:, None] & (k < H)[None, :]
+    if t == 0:
+        h = tl.load(H0 + rows[:, None] * H + k[None, :], mask=m, other=0.0)
+    else:
+        h = tl.load(Y + (t64 - 1) * B * H + rows[:, None] * H + k[None, :], mask=m, other=0.0, cache_modifier=".cg")
+    return h
+
+
+@triton.jit
 def _lstm_fwd_kernel(
     XP, WHH, BIAS, H0, C0,  # x_proj (T,B,4H), w_hh (4H,H), bias (4H,), h0/c0 (B,H)
     Y, C, G,  # y (T,B,H) input dtype; c (T,B,H) and gates (T,B,4H) compute dtype
     BAR, ERR,  # int32 barrier counters (n_b,), int32 error flag (1,)
     t_start, n_steps, B, H, rows_per_prog, max_spin,
     HP: tl.constexpr, BLOCK_H: tl.constexpr, BLOCK_B: tl.constexpr, SYNC: tl.constexpr,
+    RESIDENT: tl.constexpr, BLOCK_K: tl.constexpr,
 ):
     pid_h = tl.program_id(0)
     pid_b = tl.program_id(1)
@@ -38,14 +53,13 @@ def _lstm_fwd_kernel(
 
     u = pid_h * BLOCK_H + tl.arange(0, BLOCK_H)  # (BH,) hidden units owned here
     u_ok = u < H
-    k = tl.arange(0, HP)  # (HP,) contraction index over h_{t-1}
-    k_ok = k < H
-
     # W slice, transposed: column q*BLOCK_H + v holds row q*H + u_v of w_hh.
     col = tl.arange(0, 4 * BLOCK_H)
     w_row = (col // BLOCK_H) * H + pid_h * BLOCK_H + col % BLOCK_H
     w_ok = (pid_h * BLOCK_H + col % BLOCK_H) < H
-    w = tl.load(WHH + w_row[None, :] * H + k[:, None], mask=k_ok[:, None] & w_ok[None, :], other=0.0)  # (HP, 4BH)
+    if RESIDENT:  # loaded once, kept on chip for all n_steps steps
+        k = tl.arange(0, HP)
+        w = tl.load(WHH + w_row[None, :] * H + k[:, None], mask=(k < H)[:, None] & w_ok[None, :], other=0.0)  # (HP, 4BH)
 
     b_i = tl.load(BIAS + u, mask=u_ok, other=0.0).to(CDT)
     b_f = tl.load(BIAS + H + u, mask=u_ok, other=0.0).to(CDT)
@@ -60,16 +74,19 @@ def _lstm_fwd_kernel(
         for r0 in range(row_lo, row_hi, BLOCK_B):
             rows = r0 + tl.arange(0, BLOCK_B)  # (BB,) padded to >= 16 for tl.dot
             r_ok = rows < row_hi
-            m_k = r_ok[:, None] & k_ok[None, :]
             m_u = r_ok[:, None] & u_ok[None, :]
-            # h_{t-1} from y[t-1] (written by every program of this batch block).
-            # .cg: read through L2, never a stale L1 line written by another SM.
-            if t == 0:
-                h_prev = tl.load(H0 + rows[:, None] * H + k[None, :], mask=m_k, other=0.0)
+            if RESIDENT:
+                h_prev = _load_h_prev(H0, Y, t, t64, rows, r_ok, tl.arange(0, HP), B, H)  # (BB, HP)
+                acc = tl.dot(h_prev, w, input_precision="ieee", out_dtype=CDT)  # (BB, 4BH)
             else:
-                h_prev = tl.load(Y + (t64 - 1) * B * H + rows[:, None] * H + k[None, :],
-                                 mask=m_k, other=0.0, cache_modifier=".cg")
-            acc = tl.dot(h_prev, w, input_precision="ieee", out_dtype=CDT)  # (BB, 4BH)
+                # Streamed weights (large H / fp32): K-chunks of W re-read from L2 every step.
+                acc = tl.zeros((BLOCK_B, 4 * BLOCK_H), dtype=CDT)
+                for k0 in range(0, HP, BLOCK_K):
+                    kc = k0 + tl.arange(0, BLOCK_K)
+                    h_prev = _load_h_prev(H0, Y, t, t64, rows, r_ok, kc, B, H)  # (BB, BK)
+                    w_c = tl.load(WHH + w_row[None, :] * H + kc[:, None],
+                                  mask=(kc < H)[:, None] & w_ok[None, :], other=0.0)  # (BK, 4BH)
+                    acc += tl.dot(h_prev, w_c, input_precision="ieee", out_dtype=CDT)
             # Columns are (gate q = 2*q1 + q0, unit v): split into the four gates.
             acc = tl.permute(tl.reshape(acc, (BLOCK_B, 2, 2, BLOCK_H)), (0, 3, 1, 2))
             even, odd = tl.split(acc)  # q0 = 0 -> (i, g), q0 = 1 -> (f, o)
@@ -119,9 +136,9 @@ def lstm_forward(
     H = H4 // 4
     cdt = compute_dtype(x_proj.dtype)
     out = out or {}
-    y = out.get("y", torch.empty((T, B, H), dtype=x_proj.dtype, device=x_proj.device))
-    c = out.get("c", torch.empty((T, B, H), dtype=cdt, device=x_proj.device))
-    g = out.get("gates", torch.empty((T, B, H4), dtype=cdt, device=x_proj.device))
+    y = out["y"] if "y" in out else torch.empty((T, B, H), dtype=x_proj.dtype, device=x_proj.device)
+    c = out["c"] if "c" in out else torch.empty((T, B, H), dtype=cdt, device=x_proj.device)
+    g = out["gates"] if "gates" in out else torch.empty((T, B, H4), dtype=cdt, device=x_proj.device)
     err = torch.zeros(1, dtype=torch.int32, device=x_proj.device)
     bar = torch.zeros(plan.n_b, dtype=torch.int32, device=x_proj.device)  # one launch uses it at most
     grid = (plan.n_h, plan.n_b)
@@ -131,7 +148,7 @@ def lstm_forward(
             x_proj, w_hh, bias, h0, c0, y, c, g, bar, err,
             t0, steps, B, H, plan.rows_per_prog, MAX_SPIN,
             HP=plan.hp, BLOCK_H=plan.block_h, BLOCK_B=plan.block_b, SYNC=plan.sync,
-            num_warps=plan.num_warps,
+            RESIDENT=plan.resident, BLOCK_K=plan.block_k, num_warps=plan.num_warps,
         )
 
     if plan.sync == SYNC_NONE:

@@ -3,7 +3,8 @@
 Every launch path is covered: one program along H ("cta", all steps in one launch),
 the hidden dimension split over programs ("step": one launch per step), and the
 persistent "grid" barrier code (with one program along H, the only way it can run
-in the sequential interpreter), with batch tiles split over programs.
+in the sequential interpreter), with batch tiles split over programs; W_hh slices
+kept on chip ("resident") and streamed in K-chunks.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ CASES = [
     (5, 4, 32, LSTMKernelConfig(block_h=8)),
     (4, 2, 12, LSTMKernelConfig(block_h=4)),
     (5, 19, 16, LSTMKernelConfig(sync="grid", block_b=16)),
+    (4, 3, 24, LSTMKernelConfig(resident=False, block_k=16)),  # streamed W, 2 K-chunks
+    (4, 2, 32, LSTMKernelConfig(resident=False, block_k=16, block_h=8)),
 ]
 
 
@@ -172,7 +175,9 @@ def test_plan_for_large_hidden_uses_persistent_grid_on_h100(monkeypatch):
     monkeypatch.setattr(common, "_num_sms", lambda device: 132)
     monkeypatch.setattr(common, "interpreting", lambda: False)
     p = make_plan(32, 1024, torch.device("cpu"), None)
-    assert (p.block_h, p.n_h, p.n_b, p.sync, p.num_warps) == (8, 128, 1, SYNC_GRID, 8)
+    assert (p.block_h, p.n_h, p.n_b, p.sync, p.num_warps, p.resident) == (8, 128, 1, SYNC_GRID, 8, True)
+    assert not make_plan(32, 1024, torch.device("cpu"), None, torch.float32).resident  # would not fit on chip
+    assert make_plan(32, 256, torch.device("cpu"), None, torch.float32).resident
     p = make_plan(128, 256, torch.device("cpu"), None)  # 64 programs along H, 2 batch groups
     assert (p.block_h, p.n_h, p.n_b, p.rows_per_prog, p.sync) == (4, 64, 2, 64, SYNC_GRID)
     p = make_plan(4, 48, torch.device("cpu"), None)
