@@ -62,18 +62,21 @@ def build_dataset(inputs: Sequence[str], out: str | Path, cfg: BuildConfig, *, o
     resolved = resolve_inputs(inputs, cfg.filters)
     outdir = OutputDir(out)
     outcfg = output_config(cfg)
-    outdir.prepare(outcfg, overwrite)
-    shutil.rmtree(outdir.staging, ignore_errors=True)  # leftovers of killed attempts; no task runs now
-    outdir.staging.mkdir(parents=True, exist_ok=True)
-    kind = choose_executor(cfg, len(resolved.repos))
-    own = executor is None
-    if executor is None:
-        executor = make_executor(kind, cfg.run.workers, cfg.run.retries, cfg.run.ray_address)
-    try:
-        return _build(resolved, outdir, outcfg, cfg, kind, executor, retry_failed, progress)
-    finally:
-        if own:
-            executor.close()
+    if not overwrite:
+        outdir.check(outcfg)  # refuse a foreign folder or another config before creating anything
+    with outdir.lock():
+        outdir.prepare(outcfg, overwrite)
+        shutil.rmtree(outdir.staging, ignore_errors=True)  # leftovers of killed attempts; no task runs now
+        outdir.staging.mkdir(parents=True, exist_ok=True)
+        kind = choose_executor(cfg, len(resolved.repos))
+        own = executor is None
+        if executor is None:
+            executor = make_executor(kind, cfg.run.workers, cfg.run.retries, cfg.run.ray_address)
+        try:
+            return _build(resolved, outdir, outcfg, cfg, kind, executor, retry_failed, progress)
+        finally:
+            if own:
+                executor.close()
 
 
 def _build(resolved: ResolvedInputs, outdir: OutputDir, outcfg: dict[str, Any], cfg: BuildConfig, kind: str,

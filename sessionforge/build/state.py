@@ -71,31 +71,60 @@ class OutputDir:
         """Create the folder, or check it holds a build of the same config; ``overwrite`` starts over."""
         if overwrite:
             self.clear()
-        if self.state.is_file():
-            old = json.loads(self.state.read_text())
-            if old.get("config") != output_config:
-                diff = _first_difference(old.get("config"), output_config)
-                raise BuildStateError(
-                    f"{self.root}: holds a build with a different config ({diff}); "
-                    "rerun with the same config to resume, or pass --overwrite to start over")
-        elif self.root.is_dir() and any(self.root.iterdir()):
-            foreign = sorted(p.name for p in self.root.iterdir() if p.name != ".cache")
-            if any(name in OUR_ENTRIES for name in foreign):
-                raise BuildStateError(f"{self.root}: holds an incomplete or old dataset without build state; "
-                                      "pass --overwrite to start over")
-            if foreign:
-                raise BuildStateError(f"{self.root}: folder is not empty and is not a sessionforge dataset "
-                                      f"(found {foreign[0]!r}); choose another --out")
+        self.check(output_config)
         for d in (self.shards, self.tasks, self.staging):
             d.mkdir(parents=True, exist_ok=True)
         if not self.state.is_file():
             write_json_atomic(self.state, {"config": output_config, "sessionforge": __version__})
 
+    def check(self, output_config: dict[str, Any]) -> None:
+        """Raise :class:`BuildStateError` unless a build of ``output_config`` may write here."""
+        if self.state.is_file():
+            old = json.loads(self.state.read_text())
+            if old.get("sessionforge") != __version__:
+                raise BuildStateError(
+                    f"{self.root}: was started by sessionforge {old.get('sessionforge')}, this is {__version__}; "
+                    "a resumed build must use the same version (its shards would differ), or pass --overwrite")
+            if old.get("config") != output_config:
+                diff = _first_difference(old.get("config"), output_config)
+                raise BuildStateError(
+                    f"{self.root}: holds a build with a different config ({diff}); "
+                    "rerun with the same config to resume, or pass --overwrite to start over")
+        elif self.root.is_dir():
+            names = sorted(p.name for p in self.root.iterdir() if p.name not in (".cache", ".build"))
+            leftovers = self.build.is_dir() and any(p.name != "lock" for p in self.build.iterdir())
+            if leftovers or any(name in OUR_ENTRIES for name in names):
+                raise BuildStateError(f"{self.root}: holds an incomplete or old dataset without build state; "
+                                      "pass --overwrite to start over")
+            if names:
+                raise BuildStateError(f"{self.root}: folder is not empty and is not a sessionforge dataset "
+                                      f"(found {names[0]!r}); choose another --out")
+
+    def lock(self) -> Any:
+        """Hold an exclusive lock on this folder for the life of the returned file object, so two
+        builds never write into one folder at once (the kernel drops it if the build is killed)."""
+        import fcntl
+
+        self.build.mkdir(parents=True, exist_ok=True)
+        f = open(self.build / "lock", "w")
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            f.close()
+            raise BuildStateError(f"{self.root}: another build is writing into this folder") from None
+        return f
+
     def clear(self) -> None:
-        """Remove everything a build wrote here except the clone cache."""
+        """Remove everything a build wrote here except the clone cache (and the lock we hold)."""
         for name in OUR_ENTRIES:
             p = self.root / name
-            if p.is_dir():
+            if name == ".build" and p.is_dir():
+                for child in p.iterdir():
+                    if child.is_dir():
+                        shutil.rmtree(child)
+                    elif child.name != "lock":
+                        child.unlink()
+            elif p.is_dir():
                 shutil.rmtree(p)
             elif p.exists():
                 p.unlink()

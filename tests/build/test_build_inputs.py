@@ -131,3 +131,14 @@ def test_output_dir_refuses_a_different_config_and_foreign_folders(tmp_path):
     (foreign / "thesis.tex").write_text("...")
     with pytest.raises(BuildStateError, match="not a sessionforge dataset"):
         OutputDir(foreign).prepare(output_config(cfg), overwrite=False)
+
+
+def test_one_build_at_a_time_per_folder(tmp_path):
+    out = OutputDir(tmp_path / "data")
+    with out.lock():
+        with pytest.raises(BuildStateError, match="another build"):
+            OutputDir(tmp_path / "data").lock()
+        out.prepare(output_config(BuildConfig()), overwrite=True)    # --overwrite keeps the held lock
+        assert (out.build / "lock").exists() and out.state.is_file()
+    with OutputDir(tmp_path / "data").lock():                         # released with the file
+        pass
