@@ -129,62 +129,104 @@ class DecodedBlock:
         self._carry = np.arange(self.rows * self.cols, dtype=self._it).reshape(self.rows, self.cols)
 
     def _advance(self) -> None:
-        """Build the row versions of the next step of SUB frames."""
-        R, C, big, it = self.rows, self.cols, self._big, self._it
+        """Build the row versions of the next step of SUB frames.
+
+        A *lineage* is a row's run of edits between two moves onto it (an "epoch"); its
+        first version (the head) copies its base: the row's carried state for epoch 0,
+        else the version the move's source row showed just before the move. Which
+        version each row shows is tracked as packed (time, version id) values so one
+        running maximum per stretch between move frames finds the latest event; the
+        cell contents are then forward-filled per lineage, in rounds when a lineage's
+        base was itself created in this step.
+        """
+        R, C, big = self.rows, self.cols, self._big
         self._step += 1
         f0 = self._step * SUB
         f1 = min(f0 + SUB, self.n)
-        cap = R + 2 * int(self._span_at[f1] - self._span_at[f0])  # versions: carry + <= 2 per span
-        src_all = np.empty((cap, C), it)  # (cap, C): value index of every cell of every version
-        src_all[:R] = self._carry
-        nv = R
-        carry_ver = np.arange(R, dtype=np.intp)  # (R,) version shown by each row
-        version = np.empty((f1 - f0, R), np.intp)  # (k, R)
-        mf = self._move_frames[(self._move_frames >= f0) & (self._move_frames < f1)].tolist()
-        bounds = sorted(set([f0] + mf)) + [f1]
-        for g0, g1 in zip(bounds[:-1], bounds[1:]):
-            if self._move_at[g0 + 1] > self._move_at[g0]:  # rows moved at frame g0 (before its spans)
-                m0, m1 = int(self._move_at[g0]), int(self._move_at[g0 + 1])
-                old = carry_ver.copy()
-                carry_ver[self._move_dst[m0:m1]] = old[self._move_src[m0:m1]]
-            s0, s1 = int(self._span_at[g0]), int(self._span_at[g1])
-            if s1 == s0:
-                version[g0 - f0 : g1 - f0] = carry_ver
-                continue
-            kk = g1 - g0
-            rows = self._span_row[s0:s1]
-            lens = self._span_len[s0:s1]
-            frame = np.repeat(np.arange(1, kk + 1, dtype=np.int64), self._counts[g0:g1])
-            edited = np.unique(rows)
-            # Versions sorted by (row, frame); frame 0 = the edited row's content before the segment.
-            keys = np.concatenate([edited * (kk + 1), rows * (kk + 1) + frame])
-            uniq, inv = np.unique(keys, return_inverse=True)
-            V = len(uniq)
-            v_row, v_frame = uniq // (kk + 1), uniq % (kk + 1)
-            # -1 = inherit from the row's previous version; the per-row offset (row * big) stops
-            # one row's values leaking into the next row's versions during the forward fill.
-            seg = np.full((V, C), -1, it)  # (V, C)
-            seg[inv[: len(edited)]] = src_all[carry_ver[edited]] + (edited * big).astype(it)[:, None]
-            c0, c1 = int(self._cell_at[s0]), int(self._cell_at[s1])
-            starts = self._cell_at[s0:s1] - c0
-            cell_v = np.repeat(inv[len(edited) :], lens)  # (c,)
-            cell_col = np.arange(c1 - c0, dtype=np.int64) + np.repeat(self._span_col[s0:s1] - starts, lens)
-            seg.reshape(-1)[cell_v * C + cell_col] = (R * C + c0 + np.arange(c1 - c0, dtype=np.int64)
-                                                      + np.repeat(rows * big, lens))
-            np.maximum.accumulate(seg, axis=0, out=seg)
-            seg -= (v_row * big).astype(it)[:, None]
-            src_all[nv : nv + V] = seg
-            vt = np.full((kk + 1, R), -1, np.intp)  # (kk + 1, R)
-            vt[0] = carry_ver
-            vt[v_frame, v_row] = nv + np.arange(V, dtype=np.intp)
+        k = f1 - f0
+        s0, s1 = int(self._span_at[f0]), int(self._span_at[f1])
+        m0, m1 = int(self._move_at[f0]), int(self._move_at[f1])
+        rows = self._span_row[s0:s1]
+        sf = np.repeat(np.arange(1, k + 1, dtype=np.int64), self._counts[f0:f1])  # (s,) frame in step, 1-based
+        mdst, msrc = self._move_dst[m0:m1], self._move_src[m0:m1]
+        mf = np.repeat(np.arange(1, k + 1, dtype=np.int64), np.diff(self._move_at[f0 : f1 + 1]))  # (m,)
+        # Epoch of each span: moves onto its row at or before its frame (moves precede spans).
+        if m1 > m0:
+            mkey = np.sort(mdst * (k + 1) + mf)
+            epoch = (np.searchsorted(mkey, rows * (k + 1) + sf, "right")
+                     - np.searchsorted(mkey, rows * (k + 1), "left"))
+        else:
+            epoch = np.zeros(len(rows), np.int64)
+        n_ep = m1 - m0 + 1  # > any epoch number, so (row, epoch) keys never collide
+        ul, lin = np.unique(rows * n_ep + epoch, return_inverse=True)  # lineages and each span's lineage
+        L = len(ul)
+        keys = np.concatenate([np.arange(L, dtype=np.int64) * (k + 1), lin * (k + 1) + sf])  # heads, then spans
+        uniq, inv = np.unique(keys, return_inverse=True)
+        V = len(uniq)
+        v_lin, v_frame = uniq // (k + 1), uniq % (k + 1)
+        # Shown versions, packed as (2 * frame + is_edit) << 32 | id; ids 0..R-1 = carried rows.
+        vt = np.full((k + 1, R), -1, np.int64)  # (k + 1, R)
+        vt[0] = np.arange(R)
+        edit = v_frame > 0
+        vt[v_frame[edit], ul[v_lin[edit]] // n_ep] = ((2 * v_frame[edit] + 1) << 32) | (R + np.flatnonzero(edit))
+        base = ul // n_ep  # (L,) base version id of each lineage; epoch-0 lineages start from the carried row
+        if m1 > m0:
+            alias = np.empty(m1 - m0, np.int64)
+            bounds = np.flatnonzero(np.diff(mf, prepend=0))  # first move of each move frame
+            prev = 0
+            for i, j in zip(bounds.tolist(), bounds[1:].tolist() + [m1 - m0]):
+                t = int(mf[i])
+                np.maximum.accumulate(vt[prev:t], axis=0, out=vt[prev:t])
+                alias[i:j] = vt[t - 1, msrc[i:j]] & 0xFFFFFFFF
+                vt[t, mdst[i:j]] = np.maximum(vt[t, mdst[i:j]], ((2 * t) << 32) | alias[i:j])
+                prev = t - 1
+            np.maximum.accumulate(vt[prev:], axis=0, out=vt[prev:])
+            # The e-th move onto a row (in time order) starts that row's epoch e.
+            order = np.lexsort((mf, mdst))
+            first = np.searchsorted(mdst[order], mdst[order], "left")
+            mep = np.empty(m1 - m0, np.int64)
+            mep[order] = np.arange(m1 - m0) - first + 1
+            pos = np.searchsorted(ul, mdst * n_ep + mep)
+            hit = pos < L
+            hit[hit] = ul[pos[hit]] == (mdst * n_ep + mep)[hit]
+            base[pos[hit]] = alias[hit]
+        else:
             np.maximum.accumulate(vt, axis=0, out=vt)
-            version[g0 - f0 : g1 - f0] = vt[1:]
-            carry_ver = vt[-1].copy()
-            nv += V
-        src_all = src_all[:nv]
-        self._planes = tuple(np.take(v, src_all, mode="clip") for v in self.values)  # each (nv, C)
+        # Fill cell sources lineage by lineage; a lineage whose base was built in this step waits a round.
+        src_all = np.empty((R + V, C), self._it)  # (R + V, C) value index of every cell of every version
+        src_all[:R] = self._carry
+        head_v = np.flatnonzero(v_frame == 0)  # (L,) version of each lineage's head (heads come first)
+        depth = np.zeros(L, np.int64)
+        for _ in range(L):
+            nd = np.where(base >= R, depth[v_lin[np.maximum(base - R, 0)]] + 1, 0)
+            if np.array_equal(nd, depth):
+                break
+            depth = nd
+        lens = self._span_len[s0:s1]
+        c0 = int(self._cell_at[s0])
+        cell_v = np.repeat(inv[L:], lens)  # (c,) version of each cell
+        cell_col = (np.arange(len(cell_v), dtype=np.int64)
+                    + np.repeat(self._span_col[s0:s1] - (self._cell_at[s0:s1] - c0), lens))
+        cell_val = R * C + c0 + np.arange(len(cell_v), dtype=np.int64)
+        it = self._it if L * big < 2**31 - 1 else np.int64
+        for d in range(int(depth.max(initial=-1)) + 1):
+            lins = depth == d
+            vmask = lins[v_lin]
+            vids = np.flatnonzero(vmask)
+            at = np.cumsum(vmask) - 1  # row of each version in this round's table
+            seg = np.full((len(vids), C), -1, it)  # (Vd, C); -1 = inherit from the previous version
+            hv = head_v[lins]
+            seg[at[hv]] = src_all[base[lins]] + (np.flatnonzero(lins) * big).astype(it)[:, None]
+            cm = vmask[cell_v]
+            seg.reshape(-1)[at[cell_v[cm]] * C + cell_col[cm]] = cell_val[cm] + v_lin[cell_v[cm]] * big
+            # Forward fill down each lineage; the offset (lineage * big) keeps lineages apart.
+            np.maximum.accumulate(seg, axis=0, out=seg)
+            seg -= (v_lin[vids] * big).astype(it)[:, None]
+            src_all[R + vids] = seg
+        self._planes = tuple(np.take(v, src_all, mode="clip") for v in self.values)  # each (R + V, C)
+        version = (vt[1:] & 0xFFFFFFFF).astype(np.intp)  # (k, R)
         self._version = version
-        self._carry = src_all[carry_ver]  # (R, C): state after the step's last frame
+        self._carry = src_all[version[-1]]  # (R, C): state after the step's last frame
 
     def fill(self, out_planes: tuple[np.ndarray, ...], pos: int, a: int, b: int) -> None:
         """Write frames [a, b) of this block into ``out_planes[k][pos : pos + b - a]`` (each (T, R, C))."""
