@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from sessionforge.model.config import EmbeddingConfig
@@ -72,7 +73,8 @@ class CellEmbedding(nn.Module):
         nn.init.normal_(self.row.weight, std=0.02)
         nn.init.normal_(self.col.weight, std=0.02)
         nn.init.normal_(self.cursor, std=0.02)
-        self.register_buffer("_bits", torch.arange(ATTR_BITS, dtype=torch.int32), persistent=False)
+        self.register_buffer("_bits", torch.arange(ATTR_BITS, dtype=torch.int64), persistent=False)
+        self.register_buffer("_values", torch.arange(1 << ATTR_BITS, dtype=torch.int64), persistent=False)
 
     def codepoint_ids(self, chars: torch.Tensor) -> torch.Tensor:
         """Row index per code point: itself below the vocabulary, else a hashed bucket."""
@@ -85,24 +87,29 @@ class CellEmbedding(nn.Module):
         T, B, R, C = x.chars.shape
         if (R, C) != (self.rows, self.cols):
             raise ValueError(f"frames are {R}x{C}, the model expects {self.rows}x{self.cols}")
-        N = T * B
-        dtype = self.colour.weight.dtype
-        emb = self.codepoint(self.codepoint_ids(x.chars.reshape(N, R * C)))  # (N, RC, D)
-        # Colours: gather RGB from the stream's palette; (B, 256, 3) -> per frame (N, 256, 3).
-        pal = x.palette.to(dtype) / 255.0  # (B, P, 3)
-        pal = pal.unsqueeze(0).expand(T, -1, -1, -1).reshape(N, -1, 3)  # (N, P, 3)
-        fg = torch.gather(pal, 1, x.fg.reshape(N, R * C, 1).long().expand(-1, -1, 3))  # (N, RC, 3)
-        bg = torch.gather(pal, 1, x.bg.reshape(N, R * C, 1).long().expand(-1, -1, 3))  # (N, RC, 3)
-        emb = emb + self.colour(torch.cat([fg, bg], dim=-1))
-        bits = (x.attrs.reshape(N, R * C, 1).int() >> self._bits) & 1  # (N, RC, 7)
-        emb = emb + self.attr(bits.to(dtype))
-        pos = (self.row.weight[:, None, :] + self.col.weight[None, :, :]).reshape(R * C, -1)  # (RC, D)
+        N, RC = T * B, R * C
+        emb = self.codepoint(self.codepoint_ids(x.chars.reshape(N, RC)))  # (N, RC, D)
+        # Colours: the linear map of [fg RGB, bg RGB] splits into a per-palette-entry
+        # table for fg and one for bg, so each cell is two row gathers, not a matmul.
+        D = self.cfg.dim
+        pal = x.palette.to(self.colour.weight.dtype) / 255.0  # (B, P, 3)
+        w_fg, w_bg = self.colour.weight[:, :3], self.colour.weight[:, 3:]  # (D, 3) each
+        table = torch.cat([pal @ w_fg.t() + self.colour.bias, pal @ w_bg.t()], dim=1)  # (B, 2P, D)
+        P = pal.shape[1]
+        stream = torch.arange(B, device=emb.device).repeat(T).view(N, 1) * (2 * P)  # frame n is stream n % B
+        fg = x.fg.reshape(N, RC).long() + stream
+        bg = x.bg.reshape(N, RC).long() + stream + P
+        flat_table = table.reshape(B * 2 * P, D)
+        emb = emb + F.embedding(fg, flat_table) + F.embedding(bg, flat_table)
+        # Attributes: 7 bits -> 128 possible values; a table of their linear images.
+        bits = ((self._values[:, None] >> self._bits) & 1).to(emb.dtype)  # (128, 7)
+        emb = emb + F.embedding(x.attrs.reshape(N, RC).long(), self.attr(bits))
+        pos = (self.row.weight[:, None, :] + self.col.weight[None, :, :]).reshape(RC, D)  # (RC, D)
         emb = emb + pos
-        # Cursor: a one-hot over cells, zeroed when the cursor is hidden or off-screen.
+        # Cursor: add the mark at the cursor's cell when it is visible and on screen.
         cur = x.cursor.reshape(N, 3).long()
         inside = (cur[:, 0] >= 0) & (cur[:, 0] < R) & (cur[:, 1] >= 0) & (cur[:, 1] < C) & (cur[:, 2] != 0)
-        flat = (cur[:, 0].clamp(0, R - 1) * C + cur[:, 1].clamp(0, C - 1))  # (N,)
-        mark = torch.zeros(N, R * C, dtype=dtype, device=emb.device)
-        mark.scatter_(1, flat[:, None], inside[:, None].to(dtype))
-        emb = emb + mark[..., None] * self.cursor  # (N, RC, D)
+        flat = cur[:, 0].clamp(0, R - 1) * C + cur[:, 1].clamp(0, C - 1)  # (N,)
+        mark = inside.to(emb.dtype)[:, None] * self.cursor  # (N, D)
+        emb = emb.index_put((torch.arange(N, device=emb.device), flat), mark, accumulate=True)  # (N, RC, D)
         return emb.transpose(1, 2).reshape(N, -1, R, C)  # (N, D, R, C)

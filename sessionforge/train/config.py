@@ -30,6 +30,7 @@ class LoopConfig:
     device: Literal["auto", "cpu", "cuda"] = "auto"
     offload: Literal["auto", "on", "off"] = "auto"  # keep frame vectors / checkpoints in pinned host memory
     workers: int = 2  # decode threads (each stream is decoded by one of them)
+    threads: int = 0  # torch CPU threads (0 = torch's default); 1 is fastest for tiny models on busy CPUs
     log_every: int = 10
     checkpoint_every: int = 500
     keep_checkpoints: int = 3
@@ -40,7 +41,7 @@ class LoopConfig:
         for name in ("window", "batch", "chunk", "steps", "log_every", "checkpoint_every", "stream_windows"):
             if getattr(self, name) < 1:
                 raise ValueError(f"train.{name} must be >= 1")
-        if self.frame_chunk < 0 or self.workers < 0 or self.position_buckets < 1:
+        if self.frame_chunk < 0 or self.workers < 0 or self.threads < 0 or self.position_buckets < 1:
             raise ValueError("train.frame_chunk and train.workers must be >= 0, position_buckets >= 1")
 
 

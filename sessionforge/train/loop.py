@@ -1,0 +1,241 @@
+"""The training loop behind ``sessionforge train``.
+
+Setup (device, precision, DDP from torchrun's env vars, tokenizer, model, AdamW,
+loader), optional resume from the newest checkpoint, then steps: next window ->
+streaming (or full) BPTT step -> gradient all-reduce across ranks -> clip -> AdamW
+with warmup + cosine LR -> metrics / checkpoints. DDP is done by hand (broadcast the
+initial weights, all-reduce the gradients) because the streaming step calls the
+model's parts separately, many times per step, which ``DistributedDataParallel``'s
+forward hooks do not expect.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+import torch
+import torch.distributed as dist
+import yaml
+
+from sessionforge.config import to_dict
+from sessionforge.model.fbam import FBAM, count_parameters
+from sessionforge.errors import ConfigError
+from sessionforge.model.integrators import map_state, state_tensors
+from sessionforge.model.tokenizer import ActionTokenizer, build_tokenizer
+from sessionforge.train import checkpoint as ckpt
+from sessionforge.train.bptt import StepResult, full_step, streaming_step
+from sessionforge.train.config import RunConfig
+from sessionforge.train.loader import StreamLoader
+from sessionforge.train.metrics import MetricsWriter, bucket_means, peak_memory_bytes
+from sessionforge.train.shards import ShardSet
+
+# Backbones whose state is fixed-size and batch-first, so it can be carried across windows.
+CARRYABLE = ("lstm", "linear-rnn")
+
+
+@dataclass
+class TrainResult:
+    """What a run did (also in metrics.jsonl)."""
+
+    losses: list[float] = field(default_factory=list)  # per step, this rank's window
+    steps: int = 0
+    frames: int = 0
+    seconds: float = 0.0
+    parameters: int = 0
+    run: Path | None = None
+
+
+def lr_at(step: int, cfg: RunConfig) -> float:
+    """Linear warmup for ``optim.warmup`` steps, then cosine down to ``min_lr_ratio * lr`` at the last step."""
+    o, total = cfg.optim, cfg.train.steps
+    if o.warmup > 0 and step < o.warmup:
+        return o.lr * (step + 1) / o.warmup
+    span = max(1, total - o.warmup)
+    progress = min(1.0, (step - o.warmup) / span)
+    return o.lr * (o.min_lr_ratio + (1 - o.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+def _dist_setup(cfg: RunConfig) -> tuple[int, int, torch.device]:
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    want = cfg.train.device
+    cuda = torch.cuda.is_available() and want != "cpu"
+    if want == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("train.device is 'cuda' but no CUDA device is available")
+    if world > 1 and not dist.is_initialized():
+        dist.init_process_group(backend="nccl" if cuda else "gloo")
+    rank = dist.get_rank() if world > 1 else 0
+    if cuda:
+        local = int(os.environ.get("LOCAL_RANK", "0"))
+        torch.cuda.set_device(local)
+        return rank, world, torch.device("cuda", local)
+    return rank, world, torch.device("cpu")
+
+
+def _precision(cfg: RunConfig, device: torch.device) -> tuple[torch.dtype, torch.dtype | None]:
+    """(parameter dtype, autocast dtype)."""
+    p = cfg.train.precision
+    if p == "fp64":
+        return torch.float64, None
+    if p == "bf16" or (p == "auto" and device.type == "cuda"):
+        return torch.float32, torch.bfloat16
+    return torch.float32, None
+
+
+def _tokenizer(cfg: RunConfig, shards: ShardSet, run: Path, resume: bool) -> ActionTokenizer:
+    saved = run / "tokenizer.json"
+    if resume and saved.is_file():
+        return ActionTokenizer.load(saved)
+    if cfg.tokenizer.path:
+        tok = ActionTokenizer.load(cfg.tokenizer.path)
+    else:
+        tok = build_tokenizer(shards.action_streams(cfg.tokenizer.max_bytes), cfg.tokenizer.vocab)
+    return tok
+
+
+def _optimizer(model: torch.nn.Module, cfg: RunConfig) -> torch.optim.AdamW:
+    # Decay matrices (and embeddings); not biases, norm gains or the cursor vector.
+    decay = [p for p in model.parameters() if p.dim() >= 2]
+    rest = [p for p in model.parameters() if p.dim() < 2]
+    o = cfg.optim
+    return torch.optim.AdamW(
+        [{"params": decay, "weight_decay": o.weight_decay}, {"params": rest, "weight_decay": 0.0}],
+        lr=o.lr, betas=tuple(o.betas), eps=o.eps,
+    )
+
+
+def _reset_state(state: object, reset: torch.Tensor) -> object:
+    """Zero the carried state of the streams that start a new unit (batch is dim 0 of every leaf)."""
+    if state is None:
+        return None
+    keep = (~reset).to(state_tensors(state)[0].device)
+    return map_state(state, lambda t: t * keep.view(-1, *([1] * (t.dim() - 1))).to(t.dtype))
+
+
+def train(
+    cfg: RunConfig,
+    data: str | Path | Sequence[str | Path],
+    run: str | Path,
+    *,
+    resume: bool = False,
+    on_step: Callable[[int, float], None] | None = None,
+    on_start: Callable[[int, int], None] | None = None,
+) -> TrainResult:
+    """Train for ``cfg.train.steps`` steps (total, counting resumed ones); see the module doc."""
+    run = Path(run)
+    rank, world, device = _dist_setup(cfg)
+    tc = cfg.train
+    if tc.threads > 0:
+        torch.set_num_threads(tc.threads)
+    param_dtype, amp = _precision(cfg, device)
+    offload = tc.offload == "on" or (tc.offload == "auto" and device.type == "cuda")
+    shards = ShardSet(data)
+    shards.check_frame_size(cfg.model.rows, cfg.model.cols)
+    run.mkdir(parents=True, exist_ok=True)
+    tok = _tokenizer(cfg, shards, run, resume)
+    torch.manual_seed(tc.seed)
+    model = FBAM(cfg.model, tok.vocab_size).to(device=device, dtype=param_dtype)
+    if world > 1:
+        for p in model.parameters():
+            dist.broadcast(p.data, 0)
+    optimizer = _optimizer(model, cfg)
+    loader = StreamLoader(
+        shards, tok, window=tc.window, batch=tc.batch, stream_windows=tc.stream_windows,
+        seed=tc.seed, rank=rank, world=world, workers=tc.workers,
+    )
+    result = TrainResult(parameters=count_parameters(model), run=run)
+    carry = tc.carry_state and cfg.model.integrator.kind in CARRYABLE
+    carried: object = None
+    step, frames, elapsed = 0, 0, 0.0
+    if resume:
+        found = ckpt.latest_checkpoint(run)
+        ckpt.load_model(found, model)
+        ckpt.load_optimizer(found, optimizer)
+        rs = ckpt.load_rank(found, rank, device)
+        step, carried = rs.step, rs.carried
+        frames, elapsed = int(rs.info.get("frames", 0)), float(rs.info.get("elapsed_s", 0.0))
+        loader.load_state_dict(rs.info["loader"])
+        if rs.rng is not None:
+            torch.set_rng_state(rs.rng)
+    if rank == 0:
+        (run / "config.yaml").write_text(yaml.safe_dump(to_dict(cfg), sort_keys=False), encoding="utf-8")
+        tok.save(run / "tokenizer.json")
+    metrics = MetricsWriter(run, tc.tensorboard) if rank == 0 else None
+    if on_start is not None:
+        on_start(step, tc.steps)
+    pending: list[StepResult] = []
+    t_log, frames_log = time.perf_counter(), frames
+    start_time = time.perf_counter() - elapsed
+    try:
+        while step < tc.steps:
+            window = loader.next_window()
+            state0 = _reset_state(carried, window.reset) if carry else None
+            lr = lr_at(step, cfg)
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            optimizer.zero_grad(set_to_none=True)
+            if tc.mode == "streaming":
+                res = streaming_step(model, window, state0, chunk=tc.chunk, frame_chunk=tc.frame_chunk,
+                                     device=device, autocast_dtype=amp, offload=offload)
+            else:
+                res = full_step(model, window, state0, device=device, autocast_dtype=amp)
+            if world > 1:
+                for p in model.parameters():
+                    if p.grad is not None:
+                        dist.all_reduce(p.grad)
+                        p.grad /= world
+            gnorm = torch.nn.utils.clip_grad_norm_(model.parameters(), tc.grad_clip) if tc.grad_clip > 0 else None
+            optimizer.step()
+            carried = res.state if carry else None
+            step += 1
+            frames += tc.window * tc.batch * world
+            result.losses.append(res.loss)
+            pending.append(res)
+            if on_step is not None:
+                on_step(step, res.loss)
+            if metrics is not None and (step % tc.log_every == 0 or step == tc.steps):
+                now = time.perf_counter()
+                metrics.write(_record(step, pending, frames, now - start_time, lr, tc.window, tc.position_buckets,
+                                      (frames - frames_log) / max(now - t_log, 1e-9), device, gnorm, loader))
+                pending, t_log, frames_log = [], now, frames
+            if step % tc.checkpoint_every == 0 or step == tc.steps:
+                _save(run, step, cfg, model, optimizer, tok, loader, carried, frames,
+                      time.perf_counter() - start_time, rank, world)
+    finally:
+        loader.close()
+        if metrics is not None:
+            metrics.close()
+    result.steps, result.frames, result.seconds = step, frames, time.perf_counter() - start_time
+    return result
+
+
+def _record(step: int, pending: list[StepResult], frames: int, elapsed: float, lr: float, window: int,
+            buckets: int, fps: float, device: torch.device, gnorm: torch.Tensor | None,
+            loader: StreamLoader) -> dict:
+    tokens = sum(r.tokens for r in pending)
+    loss = sum(r.loss * r.tokens for r in pending) / max(tokens, 1)
+    position = torch.stack([r.position_loss for r in pending]).mean(dim=0)  # (L,)
+    return {
+        "step": step, "loss": loss, "frames": frames, "elapsed_s": round(elapsed, 3), "lr": lr,
+        "window": window, "loss_by_position": bucket_means(position, buckets),
+        "frames_per_s": round(fps, 2), "peak_memory_bytes": peak_memory_bytes(device),
+        "grad_norm": float(gnorm) if gnorm is not None else None, "dropped_tokens": loader.dropped_tokens,
+    }
+
+
+def _save(run: Path, step: int, cfg: RunConfig, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
+          tok: ActionTokenizer, loader: StreamLoader, carried: object, frames: int, elapsed: float,
+          rank: int, world: int) -> None:
+    stage = ckpt.staging_dir(run, step)
+    if rank == 0:
+        ckpt.save_shared(stage, model, optimizer, to_dict(cfg), tok.to_dict())
+    info = {"loader": loader.state_dict(), "frames": frames, "elapsed_s": elapsed, "world": world}
+    ckpt.save_rank(stage, rank, ckpt.RankState(step, info, carried, torch.get_rng_state()))
+    if world > 1:
+        dist.barrier()
+    if rank == 0:
+        ckpt.finalize(run, step, cfg.train.keep_checkpoints)

@@ -1,0 +1,103 @@
+"""Finding a dataset's shards and listing their sessions for training.
+
+``DATA`` may be a dataset directory (every ``*.tss`` under it, in sorted path order)
+or explicit shard files. All shards must share one frame size, which must equal the
+model's; a mismatch is a :class:`DataError` naming the file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator, Sequence
+
+import numpy as np
+
+from sessionforge.errors import SessionforgeError
+from sessionforge.formats import FormatError, ShardReader, open_shard, palette_rgb
+
+SHARD_GLOB = "*.tss"
+
+
+class DataError(SessionforgeError):
+    """The training data cannot be used (no shards, mixed or wrong frame size, too short)."""
+
+
+@dataclass(frozen=True)
+class SessionRef:
+    """One session of one shard: where it is and how long it is."""
+
+    shard: int  # index into ShardSet.paths
+    session: int
+    frames: int
+
+
+class ShardSet:
+    """The shards of a dataset, their common frame size and every session in them."""
+
+    def __init__(self, data: str | Path | Sequence[str | Path]) -> None:
+        items = [data] if isinstance(data, (str, Path)) else list(data)
+        paths: list[Path] = []
+        for item in items:
+            p = Path(item)
+            if p.is_dir():
+                paths += sorted(p.rglob(SHARD_GLOB))
+            elif p.is_file():
+                paths.append(p)
+            else:
+                raise DataError(f"{p}: no such shard file or dataset directory")
+        if not paths:
+            raise DataError(f"{', '.join(str(i) for i in items)}: no {SHARD_GLOB} shards found")
+        self.paths = paths
+        self.sessions: list[SessionRef] = []
+        self.palettes: dict[tuple[int, int], np.ndarray] = {}
+        self.rows = self.cols = 0
+        for k, path in enumerate(paths):
+            try:
+                with open_shard(path) as r:
+                    if k == 0:
+                        self.rows, self.cols = r.rows, r.cols
+                    elif (r.rows, r.cols) != (self.rows, self.cols):
+                        raise DataError(
+                            f"{path}: frames are {r.rows}x{r.cols}, but {paths[0]} has {self.rows}x{self.cols}"
+                        )
+                    for info in r.sessions:
+                        self.sessions.append(SessionRef(k, info.index, info.frames))
+                        self.palettes[(k, info.index)] = palette_rgb(info.palette)
+            except FormatError as exc:
+                raise DataError(str(exc)) from None
+
+    def open(self, shard: int) -> ShardReader:
+        """A new reader for shard ``shard`` (readers cache a block: one per thread)."""
+        return open_shard(self.paths[shard])
+
+    def palette(self, ref: SessionRef, size: int = 256) -> np.ndarray:
+        """The session's palette as (size, 3) uint8 RGB, zero-padded."""
+        rgb = self.palettes[(ref.shard, ref.session)][:size]
+        out = np.zeros((size, 3), np.uint8)
+        out[: len(rgb)] = rgb
+        return out
+
+    def check_frame_size(self, rows: int, cols: int) -> None:
+        """Raise DataError unless the dataset's frames are rows x cols."""
+        if (rows, cols) != (self.rows, self.cols):
+            raise DataError(
+                f"{self.paths[0]}: dataset frames are {self.rows}x{self.cols} but the model expects "
+                f"{rows}x{cols} (set --set model.rows={self.rows} --set model.cols={self.cols})"
+            )
+
+    def action_streams(self, max_bytes: int | None = None, chunk: int = 4096) -> Iterator[bytes]:
+        """Each session's concatenated action bytes (stops once ``max_bytes`` were yielded)."""
+        total = 0
+        for ref in self.sessions:
+            with self.open(ref.shard) as r:
+                parts = []
+                for fr in r.iter_frames(ref.session, chunk):
+                    parts.append(fr.action_data)
+                data = b"".join(parts)
+            if max_bytes is not None and total + len(data) > max_bytes:
+                data = data[: max_bytes - total]
+            total += len(data)
+            yield data
+            if max_bytes is not None and total >= max_bytes:
+                return
