@@ -10,6 +10,8 @@ between calls, so calling it again from a saved ``(h, c)`` (e.g. under
 
 from __future__ import annotations
 
+import contextlib
+
 import torch
 
 from .common import LSTMKernelConfig, compute_dtype, interpreting, make_plan
@@ -33,6 +35,11 @@ def _outputs(names: dict[str, tuple[tuple[int, ...], torch.dtype]], device: torc
     return {n: _alloc_hook(n, shape, dt, device) for n, (shape, dt) in names.items()}
 
 
+def _on_device(device: torch.device):
+    """Make ``device`` current: Triton launches on the current CUDA device (DDP ranks use cuda:N)."""
+    return torch.cuda.device(device) if device.type == "cuda" else contextlib.nullcontext()
+
+
 class _LSTMFunction(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x_proj, w_hh, bias, h0, c0, config):  # noqa: D102 (autograd protocol)
@@ -42,7 +49,8 @@ class _LSTMFunction(torch.autograd.Function):
         cdt = compute_dtype(x_proj.dtype)
         bufs = _outputs({"y": ((T, B, H), x_proj.dtype), "c": ((T, B, H), cdt),
                          "gates": ((T, B, H4), cdt)}, x_proj.device)
-        y, c, gates = lstm_forward(x_proj, w_hh, bias, h0, c0, plan, bufs)
+        with _on_device(x_proj.device):
+            y, c, gates = lstm_forward(x_proj, w_hh, bias, h0, c0, plan, bufs)
         ctx.save_for_backward(w_hh, h0, c0, y, c, gates)
         ctx.plan = plan
         # h_T / c_T are fresh tensors (not views of y / c): autograd treats them as
@@ -54,10 +62,11 @@ class _LSTMFunction(torch.autograd.Function):
         w_hh, h0, c0, y, c, gates = ctx.saved_tensors
         T, B, H = y.shape
         bufs = _outputs({"dx": ((T, B, 4 * H), y.dtype)}, y.device)
-        dx, dh0, dc0 = lstm_backward_recurrence(
-            dy.contiguous(), dh_T.contiguous(), dc_T.contiguous(), gates, c, c0, w_hh, ctx.plan, bufs
-        )
-        dw, db = weight_grads(dx, y, h0)
+        with _on_device(y.device):
+            dx, dh0, dc0 = lstm_backward_recurrence(
+                dy.contiguous(), dh_T.contiguous(), dc_T.contiguous(), gates, c, c0, w_hh, ctx.plan, bufs
+            )
+            dw, db = weight_grads(dx, y, h0)
         return dx, dw.to(w_hh.dtype), db.to(w_hh.dtype), dh0.to(h0.dtype), dc0.to(c0.dtype), None
 
 

@@ -27,7 +27,8 @@ import triton.language as tl
 from .common import MAX_SPIN, SYNC_CTA, SYNC_GRID, SYNC_NONE, Plan, compute_dtype, grid_barrier, tanh
 
 
-@triton.jit
+# Step indices vary per launch in "step" mode: no int specialisation (=1, %16), one compile.
+@triton.jit(do_not_specialize=["t_top", "n_steps", "max_spin"])
 def _lstm_bwd_kernel(
     DY, G, C, C0, WHH,  # dy (T,B,H); gates, c (T,B,4H)/(T,B,H) compute dtype; c0 (B,H); w_hh (4H,H)
     DX, DH, DC,  # dx_proj (T,B,4H) out; dh_rec, dc_rec (B,H) compute-dtype scratch (in: dh_T, dc_T)

@@ -36,7 +36,8 @@ def _load_h_prev(H0, Y, t, t64, rows, r_ok, k, B, H):
     return h
 
 
-@triton.jit
+# Step indices vary per launch in "step" mode: no int specialisation (=1, %16), one compile.
+@triton.jit(do_not_specialize=["t_start", "n_steps", "max_spin"])
 def _lstm_fwd_kernel(
     XP, WHH, BIAS, H0, C0,  # x_proj (T,B,4H), w_hh (4H,H), bias (4H,), h0/c0 (B,H)
     Y, C, G,  # y (T,B,H) input dtype; c (T,B,H) and gates (T,B,4H) compute dtype
