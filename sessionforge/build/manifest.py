@@ -24,7 +24,8 @@ DATASET_FORMAT_VERSION = 1
 
 BASE_SCHEMA: dict[str, Any] = {
     "id": pl.String, "shard": pl.String, "index": pl.Int64, "repository": pl.String,
-    "input_order": pl.Int64, "slice": pl.Int64, "slice_session": pl.Int64, "first_commit": pl.String, "last_commit": pl.String,
+    "input_order": pl.Int64, "slice": pl.Int64, "slice_session": pl.Int64,
+    "first_commit": pl.String, "last_commit": pl.String,
     "commits": pl.Int64, "frames": pl.Int64, "actions": pl.Int64, "bytes": pl.Int64,
 }
 TAIL_SCHEMA: dict[str, Any] = {

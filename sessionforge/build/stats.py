@@ -20,7 +20,8 @@ def quantiles(col: pl.Series) -> dict[str, float | None]:
     if col.len() == 0:
         return {"min": None, "p10": None, "p50": None, "p90": None, "max": None, "mean": None}
     names = ("min", "p10", "p50", "p90", "max")
-    out: dict[str, float | None] = {n: float(col.quantile(q, interpolation="nearest")) for n, q in zip(names, QUANTILES)}
+    out: dict[str, float | None] = {n: float(col.quantile(q, interpolation="nearest"))
+                                    for n, q in zip(names, QUANTILES)}
     out["mean"] = round(float(col.mean()), 3)
     return out
 

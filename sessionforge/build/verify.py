@@ -159,7 +159,8 @@ class _CompareSink:
     def end_session(self, extra_meta: dict | None = None) -> None:
         if self.n in self.targets and self.n not in self.results:
             c = self.cur
-            self.results[self.n] = None if c["t"] == c["total"] else f"replay produced {c['t']} frames, {c['total']} recorded"
+            done = c["t"] == c["total"]
+            self.results[self.n] = None if done else f"replay produced {c['t']} frames, {c['total']} recorded"
         if self.n >= self.last:
             raise _Done()
 

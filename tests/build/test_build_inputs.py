@@ -4,6 +4,7 @@ cache; the output folder's config guard."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -142,3 +143,19 @@ def test_one_build_at_a_time_per_folder(tmp_path):
         assert (out.build / "lock").exists() and out.state.is_file()
     with OutputDir(tmp_path / "data").lock():                         # released with the file
         pass
+
+
+def test_cli_config_precedence_file_then_set_then_flags(tmp_path):
+    from sessionforge.commands.build_dataset import load_build_config
+
+    cfg_file = tmp_path / "build.yaml"
+    cfg_file.write_text("replay: {rows: 30, cols: 100, max_commits: 5}\ncodec: zstd\nrun: {workers: 3}\n")
+    cfg = load_build_config(str(cfg_file), ("replay.rows=40", "replay.seed=7"),
+                            {"frame_size": "24x80", "include": ("*.py",), "licenses": ("MIT",), "workers": None})
+    assert (cfg.replay.rows, cfg.replay.cols) == (24, 80)          # the flag beats --set and the file
+    assert cfg.replay.seed == 7 and cfg.replay.max_commits == 5 and cfg.codec == "zstd"
+    assert cfg.run.workers == 3 and cfg.replay.include == ["*.py"] and cfg.filters.license == ["MIT"]
+    with pytest.raises(ConfigError, match="unknown key"):
+        load_build_config(None, ("replay.colour=1",), {})
+    example = load_build_config(str(Path(__file__).resolve().parents[2] / "configs" / "build-example.yaml"), (), {})
+    assert example.run.timeout == 3600 and example.replay.rows == 48
