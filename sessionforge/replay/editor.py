@@ -21,6 +21,7 @@ from .display import (
     T_GUTTER, T_LABEL, T_MARK, T_TEXT, TAB_SIZE, CONT, glyph, is_plain, layout,
     scroll_offset, text_cells, window,
 )
+from .render import _SHIFT_COST as _REWRITE_MAX
 from .render import Painter
 
 EDITOR_VERSION = "sfedit-1"
@@ -58,9 +59,13 @@ class Editor:
         self._gw = 0
         self._set_gutter()
         self._hoff = 0  # horizontal scroll of the cursor line as last drawn
+        self._hline = 0  # the line _hoff belongs to
         self._dirty: set[int] = set()  # text rows to re-render
         self._all = True  # re-render every text row
-        self._shift: tuple[int, int] | None = None  # (text row, cells) ICH/DCH hint
+        self._shift: tuple[int, int, int] | None = None  # (text row, cells, cell x) ICH/DCH hint
+        self._renumber: set[int] = set()  # text rows whose text is right but gutter number is stale
+        self._title_key: tuple | None = None
+        self._status_vals: tuple[str, str, str] | None = None
         self._keys = {
             b"\r": self._enter, b"\t": self._tab, b"\x7f": self._backspace, b"\x1b[3~": self._delete,
             b"\x1b[A": self._up, b"\x1b[B": self._down, b"\x1b[C": self._right, b"\x1b[D": self._left,
@@ -84,6 +89,9 @@ class Editor:
     # -- public API ---------------------------------------------------------------------
     def press(self, key: bytes) -> bytes:
         """Apply one key (as a terminal sends it); return the bytes that update the screen."""
+        if len(key) == 1 and 32 <= key[0] < 127 and self._quiet():
+            if self._fast_type(chr(key[0])):
+                return self._p.flush()
         if self._verbatim:
             self._verbatim = False
             self._type(self._one_char(key, verbatim=True))
@@ -127,6 +135,48 @@ class Editor:
             return
         self._insert(ch)
 
+    # -- fast path for the most common key: typing ASCII into a short ASCII line -------
+    def _quiet(self) -> bool:
+        """Nothing pending: the model shows exactly the current state (after a refresh)."""
+        return (self.prompt is None and not self._verbatim and self.modified and not self._hoff
+                and self._status_vals is not None
+                and self._p.cells[self.rows - 2] is self._status_cells)
+
+    def _fast_type(self, ch: str) -> bool:
+        """Insert one printable ASCII char; the same bytes and model as the general path.
+
+        Applies only when the line is plain ASCII, stays clear of the horizontal-scroll
+        margin, and nothing else is pending, so the row is ``gutter + line + blanks``
+        in one style and the change is exactly one cell inserted at the cursor.
+        """
+        cl, cc = self.cursor_line, self.cursor_col
+        line = self.lines[cl]
+        n = len(line)
+        if n + 2 >= self._width or not is_plain(line):
+            return False
+        p = self._p
+        r = TEXT0 + cl - self.top_line
+        at = self._gw + cc
+        self.lines[cl] = line[:cc] + ch + line[cc:]
+        self.cursor_col = self._want = cc + 1
+        old = self._status_vals
+        vals = (old[0], old[1], str(cc + 2))
+        self._patch_status(old, vals)
+        t = n - cc
+        if t == 0:
+            p._write(r, at, ch, T_TEXT)
+        else:
+            if t <= _REWRITE_MAX:
+                p._write(r, at, ch + line[cc:], T_TEXT * (t + 1))
+            else:
+                p.goto(r, at)
+                p.out.append("\x1b[@")
+                p._write(r, at, ch, T_TEXT)
+            p.goto(r, at + 1)
+        row = p.cells[r]
+        p.cells[r] = row[:at] + ch + row[at:-1]
+        return True
+
     # -- text edits -------------------------------------------------------------------
     def _touch(self) -> None:
         self._want = self.cursor_col
@@ -135,15 +185,12 @@ class Editor:
     def _insert(self, ch: str) -> None:
         cl, cc = self.cursor_line, self.cursor_col
         line = self.lines[cl]
-        if ch == "\t":
-            x = self._cell_x(line, cc)
-            w = TAB_SIZE - x % TAB_SIZE
-        else:
-            w = len(glyph(ch)[0])
+        x = self._cell_x(line, cc)
+        w = TAB_SIZE - x % TAB_SIZE if ch == "\t" else len(glyph(ch)[0])
         self.lines[cl] = line[:cc] + ch + line[cc:]
         self.cursor_col = cc + 1
         self._touch()
-        self._row_changed(cl, w)
+        self._row_changed(cl, w, x)
 
     def _enter(self) -> None:
         cl, cc = self.cursor_line, self.cursor_col
@@ -161,11 +208,12 @@ class Editor:
         cl, cc = self.cursor_line, self.cursor_col
         line = self.lines[cl]
         if cc > 0:
-            w = self._cell_x(line, cc) - self._cell_x(line, cc - 1)
+            x = self._cell_x(line, cc - 1)
+            w = self._cell_x(line, cc) - x
             self.lines[cl] = line[:cc - 1] + line[cc:]
             self.cursor_col = cc - 1
             self._touch()
-            self._row_changed(cl, -w)
+            self._row_changed(cl, -w, x)
         elif cl > 0:
             prev = self.lines[cl - 1]
             self.lines[cl - 1:cl + 1] = [prev + line]
@@ -179,10 +227,11 @@ class Editor:
         cl, cc = self.cursor_line, self.cursor_col
         line = self.lines[cl]
         if cc < len(line):
-            w = self._cell_x(line, cc + 1) - self._cell_x(line, cc)
+            x = self._cell_x(line, cc)
+            w = self._cell_x(line, cc + 1) - x
             self.lines[cl] = line[:cc] + line[cc + 1:]
             self._touch()
-            self._row_changed(cl, -w)
+            self._row_changed(cl, -w, x)
         elif cl + 1 < len(self.lines):
             self.lines[cl:cl + 2] = [line + self.lines[cl + 1]]
             self._touch()
@@ -333,12 +382,13 @@ class Editor:
         self._blank_row = (" " * self.cols, T_TEXT * self.cols)
         return True
 
-    def _row_changed(self, line: int, shift: int) -> None:
+    def _row_changed(self, line: int, shift: int, x: int = 0) -> None:
+        """Line ``line`` changed; ``shift`` cells were inserted (> 0) or deleted at cell x."""
         r = line - self.top_line
         if 0 <= r < self.text_rows:
             self._dirty.add(r)
-            if shift:
-                self._shift = (r, shift)
+            if shift and self._hline == line:
+                self._shift = (r, shift, self._gw + x - self._hoff)
 
     def _band(self, top: int, bottom: int, n: int) -> None:
         """Scroll text rows top..bottom by n (up if > 0); the rows entering are dirty."""
@@ -348,8 +398,14 @@ class Editor:
         self._p.scroll(TEXT0 + top, TEXT0 + bottom, n)
         self._shift = None
         entering = range(bottom - n + 1, bottom + 1) if n > 0 else range(top, top - n)
-        moved = {r - n for r in self._dirty if top <= r <= bottom and top <= r - n <= bottom}
-        self._dirty = moved | {r for r in self._dirty if not top <= r <= bottom} | set(entering)
+        self._dirty = self._moved(self._dirty, top, bottom, n) | set(entering)
+        self._renumber = self._moved(self._renumber, top, bottom, n)
+
+    @staticmethod
+    def _moved(rows: set[int], top: int, bottom: int, n: int) -> set[int]:
+        """Where rows end up after rows top..bottom moved up by n (rows leaving are dropped)."""
+        return {r - n for r in rows if top <= r <= bottom and top <= r - n <= bottom} | \
+            {r for r in rows if not top <= r <= bottom}
 
     def _shown_rows_from(self, r: int) -> int:
         """How many text rows from row r on show a buffer line."""
@@ -369,7 +425,8 @@ class Editor:
         k = self._shown_rows_from(rj + 1)
         if k:
             self._band(rj, self.text_rows - 1, -1)
-        self._dirty.update(range(rj, rj + k + 1))
+        self._dirty.add(rj)
+        self._renumber.update(range(rj + 1, rj + k + 1))
 
     def _line_removed(self, j: int) -> None:
         """Line j was removed (lines after it moved up by one)."""
@@ -382,7 +439,9 @@ class Editor:
         k = self._shown_rows_from(rj)
         if k:
             self._band(rj, self.text_rows - 1, 1)
-        self._dirty.update(range(rj, rj + max(k, 1)))
+            self._renumber.update(range(rj, rj + k))
+        else:
+            self._dirty.add(rj)
 
     def _scroll_view(self, d: int) -> None:
         """Move the view down by d lines (up if negative)."""
@@ -427,22 +486,48 @@ class Editor:
             self._put_help()
         self._put_title()
         self._put_status()
-        rows = range(self.text_rows) if self._all else sorted(self._dirty)
-        shift = self._shift
+        if self._all:
+            rows = range(self.text_rows)
+        else:
+            rows = sorted(self._dirty) if len(self._dirty) > 1 else self._dirty
+            if self._renumber:
+                self._put_numbers(self._renumber - self._dirty)
         for r in rows:
-            if r == crow:
-                continue
-            p.put_row(TEXT0 + r, *self._text_row(r))
+            if r != crow:
+                p.put_row(TEXT0 + r, *self._text_row(r))
         if self._all or crow in self._dirty:
-            s = shift[1] if shift is not None and shift[0] == crow else 0
-            p.put_row(TEXT0 + crow, *self._text_row(crow), shift=s)
+            sh = self._shift
+            if sh is not None and sh[0] == crow:
+                p.put_row(TEXT0 + crow, *self._text_row(crow), shift=sh[1], at=sh[2])
+            else:
+                p.put_row(TEXT0 + crow, *self._text_row(crow))
         self._dirty.clear()
+        self._renumber.clear()
         self._all = False
         self._shift = None
         if self.prompt is None:
             p.goto(TEXT0 + crow, self._gw + x - hoff)
         else:
             p.goto(self.rows - 2, self._prompt_x)
+
+    def _put_numbers(self, rows: set[int]) -> None:
+        """Rewrite only the gutter digits that changed (rows whose text moved intact)."""
+        p, gw = self._p, self._gw
+        for r in sorted(rows):
+            ln = self.top_line + r
+            if ln >= len(self.lines):
+                p.put_row(TEXT0 + r, *self._blank_row)
+                continue
+            g = f"{ln + 1:>{gw - 1}} "
+            old = p.cells[TEXT0 + r][:gw]
+            if old != g:
+                i = 0
+                while old[i] == g[i]:
+                    i += 1
+                j = gw
+                while old[j - 1] == g[j - 1]:
+                    j -= 1
+                p.patch(TEXT0 + r, i, g[i:j], T_GUTTER * (j - i))
 
     def _text_row(self, r: int) -> tuple[str, str]:
         ln = self.top_line + r
@@ -469,18 +554,33 @@ class Editor:
         return cells + " " * pad, styles + T_TEXT * pad
 
     def _put_title(self) -> None:
+        key = (self.path, self.modified)
+        if key == self._title_key and self._p.cells[0] is self._title_cells:
+            return
+        self._title_key = key
         name = text_cells(self.path)[0] if self.path is not None else "New Buffer"
         left = f" {EDITOR_VERSION}  " + name
         right = "Modified " if self.modified else ""
         pad = max(1, self.cols - len(left) - len(right))
         cells = left + " " * pad + right
         self._p.put_row(0, *self._fit(cells, T_MARK * len(cells)))
+        self._title_cells = self._p.cells[0]
 
     def _put_status(self) -> None:
         if self.prompt is None:
-            s = f" line {self.cursor_line + 1:<9}of {len(self.lines):<9}col {self.cursor_col + 1:<9}"
+            vals = (str(self.cursor_line + 1), str(len(self.lines)), str(self.cursor_col + 1))
+            old = self._status_vals
+            if old is not None and self._p.cells[self.rows - 2] is self._status_cells:
+                if vals == old:
+                    return
+                if max(map(len, vals)) <= 9:
+                    self._patch_status(old, vals)
+                    return
+            s = f" line {vals[0]:<9}of {vals[1]:<9}col {vals[2]:<9}"
             self._p.put_row(self.rows - 2, *self._fit(s, T_TEXT * len(s)))
+            self._status_vals, self._status_cells = vals, self._p.cells[self.rows - 2]
             return
+        self._status_vals = None
         label = PROMPT_LABELS[self.prompt]
         cells, styles = text_cells(self._input)
         room = self.cols - len(label) - 1
@@ -491,6 +591,26 @@ class Editor:
             cells, styles = "<" + cells, T_MARK + styles
         self._prompt_x = len(label) + len(cells)
         self._p.put_row(self.rows - 2, *self._fit(label + cells, T_LABEL * len(label) + styles))
+
+    _STATUS_AT = (6, 18, 31)  # cell where each status field starts: " line L... of N... col C..."
+
+    def _patch_status(self, old: tuple[str, str, str], vals: tuple[str, str, str]) -> None:
+        """Rewrite only the status digits that changed (fields are fixed width)."""
+        row = self.rows - 2
+        for at, o, v in zip(self._STATUS_AT, old, vals):
+            if o == v or at >= self.cols:
+                continue
+            o, v = o.ljust(9), v.ljust(9)
+            i = 0
+            while o[i] == v[i]:
+                i += 1
+            j = 9
+            while o[j - 1] == v[j - 1]:
+                j -= 1
+            j = min(j, self.cols - at)
+            if j > i:
+                self._p.patch(row, at + i, v[i:j], T_TEXT * (j - i))
+        self._status_vals, self._status_cells = vals, self._p.cells[row]
 
     def _put_help(self) -> None:
         cells, styles = "", ""

@@ -19,8 +19,9 @@ from .display import CONT, T_TEXT
 # SGR for each style id; absolute (starts with 0) so the pen never depends on history.
 SGR = ("\x1b[0m", "\x1b[0;35m", "\x1b[0;7m", "\x1b[0;90m", "\x1b[0;1m")
 
-# Cost (in bytes-equivalent) charged for an ICH/DCH versus rewriting cells.
-_SHIFT_COST = 6
+# Cells of text we rewrite rather than shift with ICH/DCH (pyte's ICH/DCH walk the whole
+# row, so shifting pays off only for longer tails).
+_SHIFT_COST = 10
 
 
 def common_prefix(a: str, b: str) -> int:
@@ -160,33 +161,35 @@ class Painter:
         return a, b
 
     # -- row updates -------------------------------------------------------------------
-    def put_row(self, r: int, nc: str, ns: str, shift: int = 0) -> None:
+    def put_row(self, r: int, nc: str, ns: str, shift: int = 0, at: int = -1) -> None:
         """Make row ``r`` show ``nc``/``ns`` (each exactly ``cols`` long).
 
         ``shift`` hints that the row's tail moved right (> 0 cells inserted) or left
-        (< 0) at the first difference; ICH/DCH is used when it is cheaper.
+        (< 0 cells deleted); ``at``, when known, is the cell where that happened. The
+        hints only choose the bytes: the result is checked against the model, and a
+        wrong hint falls back to the general diff.
         """
         oc, os_ = self.cells[r], self.styles[r]
         if oc == nc and os_ == ns:
             return
+        if at >= 0 and shift and self._put_shifted(r, oc, os_, nc, ns, shift, at):
+            self.cells[r], self.styles[r] = nc, ns
+            return
         a, b = self._span(oc, os_, nc, ns)
         if shift and b - a > _SHIFT_COST:
             cols = self.cols
-            if shift > 0 and a + shift < cols:
-                sc = oc[:a] + " " * shift + oc[a:cols - shift]
-                ss = os_[:a] + T_TEXT * shift + os_[a:cols - shift]
-                seq = f"\x1b[{shift}@" if shift > 1 else "\x1b[@"
-            elif shift < 0 and a - shift < cols:
-                sc = oc[:a] + oc[a - shift:] + " " * -shift
-                ss = os_[:a] + os_[a - shift:] + T_TEXT * -shift
-                seq = f"\x1b[{-shift}P" if shift < -1 else "\x1b[P"
-            else:
-                sc = ""
+            k = abs(shift)
+            sc = ""
+            if shift > 0 and a + k < cols and self._blank_tail(oc, os_, k):
+                sc = oc[:a] + " " * k + oc[a:cols - k]
+                ss = os_[:a] + T_TEXT * k + os_[a:cols - k]
+                seq = f"\x1b[{k}@" if k > 1 else "\x1b[@"
+            elif shift < 0 and a + k < cols:
+                sc = oc[:a] + oc[a + k:] + " " * k
+                ss = os_[:a] + os_[a + k:] + T_TEXT * k
+                seq = f"\x1b[{k}P" if k > 1 else "\x1b[P"
             if sc and sc[a] != CONT:
-                if sc == nc and ss == ns:
-                    a2 = b2 = a
-                else:
-                    a2, b2 = self._span(sc, ss, nc, ns)
+                a2, b2 = (a, a) if sc == nc and ss == ns else self._span(sc, ss, nc, ns)
                 if _SHIFT_COST + (b2 - a2) < b - a:
                     self.goto(r, a)
                     self.out.append(seq)
@@ -196,6 +199,63 @@ class Painter:
                     return
         self._write(r, a, nc[a:b], ns[a:b])
         self.cells[r], self.styles[r] = nc, ns
+
+    def patch(self, r: int, a: int, cells: str, styles: str) -> None:
+        """Write ``cells`` at column ``a`` of row ``r`` (whole glyphs) and update the model."""
+        b = a + len(cells)
+        self._write(r, a, cells, styles)
+        row = self.cells[r]
+        self.cells[r] = row[:a] + cells + row[b:]
+        st = self.styles[r]
+        self.styles[r] = st[:a] + styles + st[b:]
+
+    def _blank_tail(self, oc: str, os_: str, k: int) -> bool:
+        """True when the last k cells are default blanks.
+
+        pyte's ICH keeps the first cell pushed past the right edge in a hidden column
+        and a later DCH pulls it back in; shifting only blank cells out keeps that
+        hidden cell a blank the model can ignore.
+        """
+        cols = self.cols
+        return oc[cols - k:] == " " * k and os_[cols - k:] == T_TEXT * k
+
+    def _put_shifted(self, r: int, oc: str, os_: str, nc: str, ns: str, shift: int, at: int) -> bool:
+        """Fast path for one glyph inserted/deleted at cell ``at``: O(1) string compares."""
+        cols = self.cols
+        if oc[:at] != nc[:at] or os_[:at] != ns[:at]:
+            return False
+        if shift > 0:
+            k = shift
+            e = cols - k
+            if nc[at + k:] != oc[at:e] or ns[at + k:] != os_[at:e] or not self._blank_tail(oc, os_, k):
+                return False
+            t = len(oc[at:e].rstrip(" "))  # text after the insertion point that moves right
+            if t <= _SHIFT_COST:
+                self._write(r, at, nc[at:at + k + t], ns[at:at + k + t])
+            else:
+                self.goto(r, at)
+                self.out.append(f"\x1b[{k}@" if k > 1 else "\x1b[@")
+                self._write(r, at, nc[at:at + k], ns[at:at + k])
+            return True
+        k = -shift
+        e = cols - k
+        if nc[at:e] != oc[at + k:] or ns[at:e] != os_[at + k:] or nc[e:] != " " * k or ns[e:] != T_TEXT * k:
+            return False
+        t = len(oc[at + k:].rstrip(" "))  # text after the deleted glyph that moves left
+        if t > _SHIFT_COST:
+            self.goto(r, at)
+            self.out.append(f"\x1b[{k}P" if k > 1 else "\x1b[P")
+            return True
+        if t:
+            self._write(r, at, nc[at:at + t], ns[at:at + t])
+        else:
+            self.goto(r, at)
+        # erase the k cells the text moved out of (ECH: the cursor does not move)
+        if self.pen != T_TEXT:
+            self.out.append(SGR[0])
+            self.pen = T_TEXT
+        self.out.append(f"\x1b[{k}X" if k > 1 else "\x1b[X")
+        return True
 
     def scroll(self, top: int, bottom: int, n: int) -> None:
         """Move rows ``top..bottom`` (inclusive) up by ``n`` (down if negative); blanks enter.

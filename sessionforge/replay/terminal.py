@@ -20,10 +20,12 @@ frames have a fixed size, and erase sequences with an unknown mode (``CSI 3 K``,
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
 import pyte
+from pyte import charsets as cs
 from pyte import modes as mo
 from wcwidth import wcwidth
 
@@ -86,6 +88,18 @@ def cell_value(ch: Any) -> tuple[int, int, int, int]:
     return v
 
 
+class _PenCache(dict):
+    """char -> pyte Char drawn with one pen (pyte's ``attrs._replace(data=char)``, cached)."""
+
+    def __init__(self, attrs: Any) -> None:
+        super().__init__()
+        self.attrs = attrs
+
+    def __missing__(self, ch: str) -> Any:
+        v = self[ch] = self.attrs._replace(data=ch)
+        return v
+
+
 class _TrackingScreen(pyte.Screen):
     """pyte.Screen that mirrors cell changes into the owning Terminal's planes."""
 
@@ -93,6 +107,7 @@ class _TrackingScreen(pyte.Screen):
         self._term = term
         self._pend: dict[int, list[int]] = {}  # row -> [lo, hi): cells to read at snapshot
         self._nscroll = 0
+        self._pen_cache = _PenCache(None)
         self._ready = False
         super().__init__(columns, lines)
         self._ready = True
@@ -129,24 +144,76 @@ class _TrackingScreen(pyte.Screen):
         c = self.cursor
         y, x0 = c.y, c.x
         was_dirty = y in self.dirty
+        n = len(data)
+        if (x0 + n <= self.columns and data.isascii() and data.isprintable()
+                and (self.g1_charset if self.charset else self.g0_charset) is cs.LAT1_MAP
+                and mo.IRM not in self.mode):
+            # Fast path, same result as pyte's draw: printable ASCII is one cell per
+            # char, the Latin-1 map is the identity, nothing reaches the right edge
+            # and insert mode is off, so the cells are the pen with each char.
+            attrs = c.attrs
+            cache = self._pen_cache
+            if cache.attrs is not attrs:
+                cache = self._pen_cache = _PenCache(attrs)
+            self.buffer[y].update(zip(range(x0, x0 + n), map(cache.__getitem__, data)))
+            c.x = x0 + n
+            if not was_dirty:
+                self._mark(y, x0, x0 + n)
+            else:
+                self.dirty.add(y)
+            return
         n0 = self._nscroll
         super().draw(data)
-        if c.y == y and self._nscroll == n0:
+        y1 = c.y
+        if y1 == y and self._nscroll == n0:
             if not was_dirty:
                 self.dirty.discard(y)
                 x1 = c.x
                 lo = (x0 if x0 < x1 else x1) - 2  # combining chars touch x-1; edge overwrite x-2
                 hi = (x1 if x1 > x0 else x0) + 2
                 self._mark(y, lo if lo > 0 else 0, hi if hi < self.columns else self.columns)
-        # else: it wrapped; pyte marked the rows dirty and they are read in full
+            if x0 == 0 and y:
+                # a combining char at column 0 joins the last cell of the row above
+                self._mark(y - 1, self.columns - 1, self.columns)
+        else:
+            # it wrapped (maybe scrolling): read every row it can have touched in full,
+            # including the row above for a combining char right after the wrap
+            self.dirty.update(range(max(0, min(y, y1) - 1), max(y, y1) + 1))
+
+    def _ich(self, count: int | None) -> None:
+        """pyte's insert_characters, same resulting cells, without its per-column loop."""
+        self.dirty.add(self.cursor.y)
+        n = count or 1
+        line = self.buffer[self.cursor.y]
+        x, cols = self.cursor.x, self.columns
+        # pyte walks from the right edge (key ``cols`` included) down to x, moving each
+        # cell n to the right when it stays within ``cols`` and dropping the rest
+        moved = [line[k] for k in range(x, cols - n + 1)]
+        pop = line.pop
+        for k in range(x, cols + 1):
+            pop(k, None)
+        line.update(zip(range(x + n, cols + 1), moved))
+
+    def _dch(self, count: int | None) -> None:
+        """pyte's delete_characters, same resulting cells, without its per-column loop."""
+        self.dirty.add(self.cursor.y)
+        n = count or 1
+        line = self.buffer[self.cursor.y]
+        x, cols = self.cursor.x, self.columns
+        pop = line.pop
+        dflt = self.default_char
+        vals = [pop(k, dflt) for k in range(x + n, cols + 1)]
+        for k in range(x, cols):
+            pop(k, None)
+        line.update(zip(range(x, x + len(vals)), vals))
 
     def insert_characters(self, count: int | None = None) -> None:
         y, x = self.cursor.y, self.cursor.x
         if y in self.dirty or x >= self.columns:
-            super().insert_characters(count)
+            self._ich(count)
             return
         self._flush_rows(range(y, y + 1))
-        super().insert_characters(count)
+        self._ich(count)
         self.dirty.discard(y)
         self._term._shift_right(y, x, count or 1, cell_value(self.buffer[y].default))
 
@@ -154,10 +221,10 @@ class _TrackingScreen(pyte.Screen):
         y, x = self.cursor.y, self.cursor.x
         line = self.buffer.get(y)
         if y in self.dirty or x >= self.columns or line is None or line.default != self.default_char:
-            super().delete_characters(count)
+            self._dch(count)
             return
         self._flush_rows(range(y, y + 1))
-        super().delete_characters(count)
+        self._dch(count)
         self.dirty.discard(y)
         n = count or 1
         self._term._shift_left(y, x, n)
@@ -212,6 +279,63 @@ class _TrackingScreen(pyte.Screen):
         self._term._scroll(top, bottom, -1, cell_value(self.default_char))
 
 
+class _FastStream(pyte.ByteStream):
+    """pyte.ByteStream that dispatches the common complete sequences without its FSM.
+
+    pyte's parser is a generator fed one character at a time (~1 us per byte of an
+    escape sequence). In the ground state this stream recognises whole CSI sequences
+    (``ESC [ [?] params final``), ``ESC 7/8/D/E/H/M/c`` and CR/LF/BS/HT with one regex
+    and calls the very screen methods pyte's FSM would call with the same arguments
+    (parameters capped at 9999, an empty parameter as 0, ``private=True`` after "?").
+    Anything else, and every sequence split across feeds, goes through pyte's FSM.
+    """
+
+    _ctl = re.compile(r"\x1b\[(\?)?([0-9;]*)([@A-Za-z])|\x1b([78DEHMc])|([\r\n\x08\t])")
+
+    def attach(self, screen: pyte.Screen) -> None:
+        super().attach(screen)
+        debug = screen.debug
+        self._csi_fast = {k: getattr(screen, v) for k, v in self.csi.items()}
+        self._esc_fast = {k: getattr(screen, v) for k, v in self.escape.items()}
+        self._basic_fast = {k: getattr(screen, v) for k, v in self.basic.items()}
+        self._debug = debug
+
+    def feed(self, data: bytes) -> None:  # type: ignore[override]
+        text = self.utf8_decoder.decode(data) if self.use_utf8 else "".join(map(chr, data))
+        draw = self.listener.draw
+        plain = self._text_pattern.match
+        ctl = self._ctl.match
+        send = self._send_to_parser
+        ground = self._taking_plain_text
+        off, n = 0, len(text)
+        while off < n:
+            if ground:
+                m = plain(text, off)
+                if m is not None:
+                    off = m.end()
+                    draw(m.group())
+                    continue
+                m = ctl(text, off)
+                if m is not None:
+                    off = m.end()
+                    final = m.group(3)
+                    if final is not None:
+                        params = [min(int(p), 9999) if p else 0 for p in m.group(2).split(";")]
+                        fn = self._csi_fast.get(final, self._debug)
+                        if m.group(1):
+                            fn(*params, private=True)
+                        else:
+                            fn(*params)
+                    elif m.group(4) is not None:
+                        self._esc_fast[m.group(4)]()
+                    else:
+                        self._basic_fast[m.group(5)]()
+                    continue
+            ground = send(text[off])
+            off += 1
+        self._taking_plain_text = ground
+
+
 class Terminal:
     """A pyte screen fed through a byte stream, with incrementally refreshed planes.
 
@@ -226,9 +350,11 @@ class Terminal:
         self.fg = np.zeros((rows, cols), np.uint8)  # (R, C)
         self.bg = np.ones((rows, cols), np.uint8)  # (R, C)
         self.attrs = np.zeros((rows, cols), np.uint8)  # (R, C)
+        # flat views: a memoryview item store is ~3x cheaper than numpy's scalar setitem
+        self._mv = tuple(memoryview(p.reshape(-1)) for p in (self.chars, self.fg, self.bg, self.attrs))
         self._chg: dict[int, list[int]] = {}
         self.screen = _TrackingScreen(self, cols, rows)
-        self.stream = pyte.ByteStream(self.screen)
+        self.stream = _FastStream(self.screen)
         self.cursor: tuple[int, int, bool] = (0, 0, True)
         # a fresh pyte screen is all default blanks, which is how the planes start:
         # report every row as changed for the first frame without reading pyte
@@ -277,15 +403,32 @@ class Terminal:
         if line is None:
             self._fill(y, lo, hi, cell_value(self.screen.default_char))
             return
-        vals = [cell_value(line[x]) for x in range(lo, hi)]
-        self.chars[y, lo:hi] = [v[0] for v in vals]
-        self.fg[y, lo:hi] = [v[1] for v in vals]
-        self.bg[y, lo:hi] = [v[2] for v in vals]
-        self.attrs[y, lo:hi] = [v[3] for v in vals]
+        if hi - lo <= 8:
+            mc, mf, mb, ma = self._mv
+            get = _CELL_CACHE.get
+            base = y * self.cols
+            for x in range(lo, hi):
+                ch = line[x]
+                v = get(ch) or cell_value(ch)
+                i = base + x
+                mc[i], mf[i], mb[i], ma[i] = v
+        else:
+            vals = [cell_value(line[x]) for x in range(lo, hi)]
+            self.chars[y, lo:hi] = [v[0] for v in vals]
+            self.fg[y, lo:hi] = [v[1] for v in vals]
+            self.bg[y, lo:hi] = [v[2] for v in vals]
+            self.attrs[y, lo:hi] = [v[3] for v in vals]
         self._changed(y, lo, hi)
 
     def _fill(self, y: int, lo: int, hi: int, v: tuple[int, int, int, int]) -> None:
         if hi <= lo:
+            return
+        if hi - lo <= 4:
+            mc, mf, mb, ma = self._mv
+            base = y * self.cols
+            for i in range(base + lo, base + hi):
+                mc[i], mf[i], mb[i], ma[i] = v
+            self._changed(y, lo, hi)
             return
         self.chars[y, lo:hi] = v[0]
         self.fg[y, lo:hi] = v[1]
@@ -296,16 +439,18 @@ class Terminal:
     def _shift_right(self, y: int, x: int, n: int, blank: tuple[int, int, int, int]) -> None:
         cols = self.cols
         n = min(n, cols - x)
-        for plane in (self.chars, self.fg, self.bg, self.attrs):
-            plane[y, x + n:] = plane[y, x:cols - n].copy()
+        b = y * cols
+        for mv in self._mv:
+            mv[b + x + n:b + cols] = mv[b + x:b + cols - n]  # memoryview copies handle overlap
         self._fill(y, x, x + n, blank)
         self._changed(y, x, cols)
 
     def _shift_left(self, y: int, x: int, n: int) -> None:
         cols = self.cols
         n = min(n, cols - x)
-        for plane in (self.chars, self.fg, self.bg, self.attrs):
-            plane[y, x:cols - n] = plane[y, x + n:].copy()
+        b = y * cols
+        for mv in self._mv:
+            mv[b + x:b + cols - n] = mv[b + x + n:b + cols]
         self._changed(y, x, cols)
 
     def _scroll(self, top: int, bottom: int, n: int, blank: tuple[int, int, int, int]) -> None:
