@@ -79,6 +79,22 @@ def test_kernel_fp64_matches_reference_to_rounding():
     _check(out, grads, out_ref, grads_ref, atol=1e-12)
 
 
+@pytest.mark.parametrize("config", [None, LSTMKernelConfig(block_h=16, resident=False, block_k=16)])
+def test_kernel_fp16_close_to_fp32_reference(config):
+    """fp16 in and out (fp32 inside): the half-precision casts and stores on the CPU.
+
+    bf16 is GPU-only (bf16 ``tl.dot`` is wrong in the interpreter), see test_lstm_gpu.py.
+    """
+    args = make_args(4, 2, 32, dtype=torch.float16, seed=9)
+    out, grads = run_and_grad(_kernel(config), args)
+    ref = [a.detach().float().requires_grad_() for a in args]
+    out_ref, grads_ref = run_and_grad(lstm_reference, ref)
+    for name, a, b in zip(["y", "h_T", "c_T", *NAMES], [*out, *grads], [*out_ref, *grads_ref]):
+        assert a.dtype == torch.float16, name
+        err = ((a.float() - b).norm() / b.norm()).item()
+        assert err < 2e-3, f"{name}: relative error {err:.1e}"
+
+
 def test_kernel_gradcheck_fp64():
     args = make_args(3, 2, 4, dtype=torch.float64, seed=7)
 
