@@ -56,7 +56,8 @@ def build_dataset(inputs: Sequence[str], out: str | Path, cfg: BuildConfig, *, o
     """Build (or finish building) the dataset of ``inputs`` in ``out``; see the module docstring.
 
     ``retry_failed`` reruns tasks whose marker records a failure (by default a resumed build
-    keeps earlier failures, since most are properties of the repository).
+    keeps earlier failures of a repository, since most are properties of the repository;
+    worker crashes are never recorded, so they are always retried).
     """
     progress = progress or BuildProgress(enabled=False)
     resolved = resolve_inputs(inputs, cfg.filters)
@@ -125,8 +126,11 @@ def _build(resolved: ResolvedInputs, outdir: OutputDir, outcfg: dict[str, Any], 
 
     def on_replayed(i: int, res: dict[str, Any]) -> None:
         t = todo[i][1]
-        if res.get("status") != "ok":
-            outdir.write_marker(t.task_id, res)  # ok markers are written by the task itself
+        # ok markers are written by the task itself. A failure of the repository is kept for
+        # resumes (unless --retry-failed); a crashed worker or an unexpected exception (stage
+        # "worker": e.g. out of memory, a bug fixed since) is retried by the next run.
+        if res.get("status") != "ok" and res.get("stage") != "worker":
+            outdir.write_marker(t.task_id, res)
         results[t.task_id] = res
         progress.task_done(f"{t.identity} [slice {t.slice}]", res, t.identity)
 
