@@ -15,6 +15,7 @@ import polars as pl
 import pygit2
 import pytest
 
+from gitfactory import RepoFactory
 from buildkit import BUILD_ARGS, make_small_repo, sf_command, small_config, snapshot
 from sessionforge.build.runner import build_dataset
 from sessionforge.build.state import BuildStateError
@@ -59,15 +60,18 @@ def test_process_pool_and_ray_give_the_identical_dataset(reference, repos, tmp_p
         assert snapshot(out) == want, f"{executor} build differs from the local one"
 
 
-def _corrupt_newest_blob(path: Path) -> None:
-    """Overwrite the loose object of the blob the last commit wrote with garbage."""
+def _corrupt_newest_blob(path: Path) -> tuple[Path, bytes]:
+    """Overwrite the loose object of the blob the last commit wrote with garbage; returns the
+    object's path and its original bytes."""
     repo = pygit2.Repository(str(path))
     head = repo.head.peel(pygit2.Commit)
     diff = repo.diff(head.parents[0].tree, head.tree)
     oid = str(next(iter(diff)).delta.new_file.id)
     obj = Path(repo.path) / "objects" / oid[:2] / oid[2:]
     obj.chmod(0o644)
+    original = obj.read_bytes()
     obj.write_bytes(b"this is not a zlib stream")
+    return obj, original
 
 
 def test_bad_repositories_become_error_rows_and_the_rest_builds(repos, tmp_path):
@@ -75,10 +79,10 @@ def test_bad_repositories_become_error_rows_and_the_rest_builds(repos, tmp_path)
     plain.mkdir()
     (plain / "readme.txt").write_text("not a repository")
     empty = tmp_path / "empty"
-    pygit2.init_repository(str(empty))
+    empty_factory = RepoFactory(empty)      # HEAD -> refs/heads/main, no commit yet
     corrupt = tmp_path / "corrupt"
     make_small_repo(corrupt, commits=3, seed=7)
-    _corrupt_newest_blob(corrupt)
+    obj, original = _corrupt_newest_blob(corrupt)
     inputs = [str(plain), repos[2], str(empty), str(corrupt)]
     out = tmp_path / "data"
     res = build_dataset(inputs, out, small_config("local"))
@@ -98,6 +102,14 @@ def test_bad_repositories_become_error_rows_and_the_rest_builds(repos, tmp_path)
     assert proc.returncode == 1, proc.stderr
     assert "3 repositories failed (--strict)" in proc.stderr and "Traceback" not in proc.stderr
     assert "build summary" in proc.stdout
+    # repaired repositories: planning is redone on every run, a replay failure is kept until --retry-failed
+    empty_factory.commit({"a.txt": "now\n"}, "first")
+    obj.write_bytes(original)
+    res = build_dataset(inputs, out, small_config("local"))
+    assert {Path(r).name for r in pl.read_parquet(out / "errors.parquet")["repository"]} == {"plain", "corrupt"}
+    res = build_dataset(inputs, out, small_config("local"), retry_failed=True)
+    assert pl.read_parquet(out / "errors.parquet")["repository"].to_list() == [str(plain.absolute())]
+    assert res.doc["totals"]["repositories_ok"] == 3 and verify_dataset(out).ok
 
 
 def test_file_url_and_manifest_inputs_with_filters(repos, tmp_path):
