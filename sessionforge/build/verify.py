@@ -75,6 +75,8 @@ def verify_dataset(root: str | Path, deep: int = 0, progress: Callable[[str], No
 
 
 def _check_shard(r: Any, name: str, rows: pl.DataFrame, rep: VerifyReport) -> None:
+    from sessionforge.formats import FormatError
+
     if len(r.sessions) != rows.height:
         rep.problems.append(f"shards/{name}: {len(r.sessions)} sessions, the manifest lists {rows.height}")
     for row in rows.iter_rows(named=True):
@@ -86,9 +88,13 @@ def _check_shard(r: Any, name: str, rows: pl.DataFrame, rep: VerifyReport) -> No
             rep.problems.append(f"shards/{name} session {i}: {info.frames} frames / {info.action_bytes} action "
                                 f"bytes, the manifest says {row['frames']} / {row['actions']}")
         frames = actions = 0
-        for fr in r.iter_frames(i):   # decodes every block: checksums, deltas, actions
-            frames += len(fr)
-            actions += len(fr.action_data)
+        try:
+            for fr in r.iter_frames(i):   # decodes every block: checksums, deltas, actions
+                frames += len(fr)
+                actions += len(fr.action_data)
+        except FormatError as exc:        # report it, and go on with the shard's other sessions
+            rep.problems.append(f"shards/{name} session {i}: {exc}")
+            continue
         if (frames, actions) != (info.frames, info.action_bytes):
             rep.problems.append(f"shards/{name} session {i}: decoded {frames} frames / {actions} action bytes, "
                                 f"its index says {info.frames} / {info.action_bytes}")
