@@ -31,8 +31,9 @@ import torch
 import triton
 import triton.language as tl
 
-# Spin iterations before a grid barrier gives up and raises the error flag: a
-# missing co-resident program must surface as an error, never as a hung GPU.
+# Spin iterations (~1 us each) before a grid barrier gives up and raises the error
+# flag: a program that is not co-resident must never hang the GPU; the host then
+# reruns the call one launch per step.
 MAX_SPIN = 1 << 24
 
 SYNC_NONE = 0  # one step per launch: kernel boundaries order the steps

@@ -20,6 +20,9 @@ near-peak throughput instead of adding a (4H x H) update to every step.
 
 from __future__ import annotations
 
+import dataclasses
+import warnings
+
 import torch
 import triton
 import triton.language as tl
@@ -171,8 +174,10 @@ def lstm_backward_recurrence(
         assert plan.sync in (SYNC_CTA, SYNC_GRID)
         launch(T - 1, T + 1)
     if plan.sync == SYNC_GRID and int(err.item()) != 0:
-        raise RuntimeError("LSTM backward: grid barrier timed out (programs not co-resident); "
-                           "retry with LSTMKernelConfig(sync='step')")
+        # See lstm_forward: redo without the persistent barrier (dh_T/dc_T are untouched).
+        warnings.warn("LSTM backward: grid barrier timed out; rerunning with one launch per step")
+        return lstm_backward_recurrence(dy, dh_T, dc_T, gates, c, c0, w_hh,
+                                        dataclasses.replace(plan, sync=SYNC_NONE), {"dx": dx})
     return dx, dh, dc
 
 
