@@ -22,9 +22,11 @@ from .display import (
     scroll_offset, text_cells, window,
 )
 from .render import _SHIFT_COST as _REWRITE_MAX
-from .render import Painter
+from .render import SGR, Painter
 
 EDITOR_VERSION = "sfedit-1"
+SGR_GUTTER = SGR[ord(T_GUTTER)]
+_FAST_MOVES = frozenset((b"\x1b[A", b"\x1b[B", b"\x1b[C", b"\x1b[D", b"\x1b[H", b"\x1b[F"))
 TEXT0 = 1  # screen row of the first text row
 
 HELP = (("^G", "Go to line"), ("^O", "Open"), ("^S", "Save"), ("^K", "Cut line"),
@@ -89,8 +91,13 @@ class Editor:
     # -- public API ---------------------------------------------------------------------
     def press(self, key: bytes) -> bytes:
         """Apply one key (as a terminal sends it); return the bytes that update the screen."""
-        if len(key) == 1 and 32 <= key[0] < 127 and self._quiet():
-            if self._fast_type(chr(key[0])):
+        if self._quiet():
+            if len(key) == 1 and 32 <= key[0] < 127:
+                if self._fast_type(chr(key[0])):
+                    return self._p.flush()
+            elif key in _FAST_MOVES and self._fast_move(key):
+                return self._p.flush()
+            elif (key == b"\x7f" or key == b"\x1b[3~") and self._fast_delete(key == b"\x7f"):
                 return self._p.flush()
         if self._verbatim:
             self._verbatim = False
@@ -138,7 +145,7 @@ class Editor:
     # -- fast path for the most common key: typing ASCII into a short ASCII line -------
     def _quiet(self) -> bool:
         """Nothing pending: the model shows exactly the current state (after a refresh)."""
-        return (self.prompt is None and not self._verbatim and self.modified and not self._hoff
+        return (self.prompt is None and not self._verbatim and not self._hoff
                 and self._status_vals is not None
                 and self._p.cells[self.rows - 2] is self._status_cells)
 
@@ -152,8 +159,8 @@ class Editor:
         cl, cc = self.cursor_line, self.cursor_col
         line = self.lines[cl]
         n = len(line)
-        if n + 2 >= self._width or not is_plain(line):
-            return False
+        if n + 2 >= self._width or not self.modified or not is_plain(line):
+            return False  # (the first edit also shows "Modified" in the title bar)
         p = self._p
         r = TEXT0 + cl - self.top_line
         at = self._gw + cc
@@ -175,6 +182,73 @@ class Editor:
             p.goto(r, at + 1)
         row = p.cells[r]
         p.cells[r] = row[:at] + ch + row[at:-1]
+        return True
+
+    def _fast_delete(self, backspace: bool) -> bool:
+        """Backspace/Delete of one char inside a short plain ASCII line."""
+        cl, cc = self.cursor_line, self.cursor_col
+        line = self.lines[cl]
+        n = len(line)
+        k = cc - 1 if backspace else cc  # index of the char that goes
+        if k < 0 or k >= n or n + 2 >= self._width or not self.modified or not is_plain(line):
+            return False
+        p = self._p
+        r = TEXT0 + cl - self.top_line
+        at = self._gw + k
+        self.lines[cl] = line[:k] + line[k + 1:]
+        self.cursor_col = self._want = k
+        if backspace:
+            old = self._status_vals
+            self._patch_status(old, (old[0], old[1], str(k + 1)))
+        t = n - k - 1  # chars after the deleted one, which move left
+        if t > _REWRITE_MAX:
+            p.goto(r, at)
+            p.out.append("\x1b[P")
+        else:
+            if t:
+                p._write(r, at, line[k + 1:], T_TEXT * t)
+            else:
+                p.goto(r, at)
+            if p.pen != T_TEXT:
+                p.out.append(SGR[0])
+                p.pen = T_TEXT
+            p.out.append("\x1b[X")  # blank the freed last cell; the cursor stays
+            p.goto(r, at)
+        row = p.cells[r]
+        p.cells[r] = row[:at] + row[at + 1:] + " "
+        return True
+
+    def _fast_move(self, key: bytes) -> bool:
+        """Arrow/Home/End that stays on screen between plain lines clear of the scroll
+        margin: only the status digits and the cursor change."""
+        cl, cc = self.cursor_line, self.cursor_col
+        lines = self.lines
+        if key == b"\x1b[A" or key == b"\x1b[B":
+            nl = cl - 1 if key == b"\x1b[A" else cl + 1
+            if not (self.top_line <= nl < self.top_line + self.text_rows and nl < len(lines)):
+                return False
+            line = lines[nl]
+            nc, want = min(self._want, len(line)), self._want
+        else:
+            nl, line = cl, lines[cl]
+            if key == b"\x1b[C":
+                if cc >= len(line):
+                    return False
+                nc = cc + 1
+            elif key == b"\x1b[D":
+                if cc == 0:
+                    return False
+                nc = cc - 1
+            else:
+                nc = 0 if key == b"\x1b[H" else len(line)
+            want = nc
+        if nc + 1 >= self._width or not is_plain(line):
+            return False
+        self.cursor_line, self.cursor_col, self._want = nl, nc, want
+        old = self._status_vals
+        self._patch_status(old, (str(nl + 1) if nl != cl else old[0], old[1], str(nc + 1)))
+        self._hline = nl
+        self._p.goto(TEXT0 + nl - self.top_line, self._gw + nc)
         return True
 
     # -- text edits -------------------------------------------------------------------
@@ -511,23 +585,39 @@ class Editor:
             p.goto(self.rows - 2, self._prompt_x)
 
     def _put_numbers(self, rows: set[int]) -> None:
-        """Rewrite only the gutter digits that changed (rows whose text moved intact)."""
+        """Rewrite only the gutter digits that changed (rows whose text moved intact).
+
+        Inserting or deleting a line renumbers every row below it, so this is written
+        for speed: one pen, moves by LF/BS where possible, the model spliced in place.
+        """
         p, gw = self._p, self._gw
+        w = gw - 1
+        gstyles = T_GUTTER * gw
+        n = len(self.lines)
         for r in sorted(rows):
             ln = self.top_line + r
-            if ln >= len(self.lines):
-                p.put_row(TEXT0 + r, *self._blank_row)
+            row = TEXT0 + r
+            cells = p.cells[row]
+            if ln >= n or p.styles[row][:gw] != gstyles:
+                p.put_row(row, *self._text_row(r))
                 continue
-            g = f"{ln + 1:>{gw - 1}} "
-            old = p.cells[TEXT0 + r][:gw]
-            if old != g:
-                i = 0
-                while old[i] == g[i]:
-                    i += 1
-                j = gw
-                while old[j - 1] == g[j - 1]:
-                    j -= 1
-                p.patch(TEXT0 + r, i, g[i:j], T_GUTTER * (j - i))
+            g = str(ln + 1).rjust(w) + " "
+            old = cells[:gw]
+            if old == g:
+                continue
+            i = 0
+            while old[i] == g[i]:
+                i += 1
+            j = gw
+            while old[j - 1] == g[j - 1]:
+                j -= 1
+            p.goto(row, i)
+            if p.pen != T_GUTTER:
+                p.out.append(SGR_GUTTER)
+                p.pen = T_GUTTER
+            p.out.append(g[i:j])
+            p.cx = j
+            p.cells[row] = g + cells[gw:]
 
     def _text_row(self, r: int) -> tuple[str, str]:
         ln = self.top_line + r
@@ -596,21 +686,28 @@ class Editor:
 
     def _patch_status(self, old: tuple[str, str, str], vals: tuple[str, str, str]) -> None:
         """Rewrite only the status digits that changed (fields are fixed width)."""
-        row = self.rows - 2
-        for at, o, v in zip(self._STATUS_AT, old, vals):
-            if o == v or at >= self.cols:
+        row, p = self.rows - 2, self._p
+        for k in range(3):
+            v, o = vals[k], old[k]
+            if v == o:
                 continue
-            o, v = o.ljust(9), v.ljust(9)
-            i = 0
-            while o[i] == v[i]:
-                i += 1
-            j = 9
-            while o[j - 1] == v[j - 1]:
-                j -= 1
-            j = min(j, self.cols - at)
-            if j > i:
-                self._p.patch(row, at + i, v[i:j], T_TEXT * (j - i))
-        self._status_vals, self._status_cells = vals, self._p.cells[row]
+            at = self._STATUS_AT[k]
+            if len(v) == len(o):
+                i = 0
+                while o[i] == v[i]:
+                    i += 1
+                j = len(v)
+                while o[j - 1] == v[j - 1]:
+                    j -= 1
+                seg = v[i:j]
+            else:  # the number changed width: rewrite it, blanking leftover digits
+                i, seg = 0, v.ljust(len(o))
+            if at + i + len(seg) > self.cols:
+                seg = seg[:max(0, self.cols - at - i)]
+                if not seg:
+                    continue
+            p.patch(row, at + i, seg, T_TEXT * len(seg))
+        self._status_vals, self._status_cells = vals, p.cells[row]
 
     def _put_help(self) -> None:
         cells, styles = "", ""

@@ -197,8 +197,24 @@ class Painter:
                         self._write(r, a2, nc[a2:b2], ns[a2:b2])
                     self.cells[r], self.styles[r] = nc, ns
                     return
-        self._write(r, a, nc[a:b], ns[a:b])
+        self._write_erasing(r, a, b, nc, ns)
         self.cells[r], self.styles[r] = nc, ns
+
+    def _write_erasing(self, r: int, a: int, b: int, nc: str, ns: str) -> None:
+        """Write nc[a:b]; a run of blanks reaching the end of the row becomes EL."""
+        j = len(nc.rstrip(" "))
+        if b - j > 3 and ns[j:] == self.blank_styles[j:]:
+            if j > a:
+                self._write(r, a, nc[a:j], ns[a:j])
+            else:
+                self.goto(r, a)
+                j = a
+            if self.pen != T_TEXT:
+                self.out.append(SGR[0])  # EL fills with the pen: make it the default
+                self.pen = T_TEXT
+            self.out.append("\x1b[K")
+            return
+        self._write(r, a, nc[a:b], ns[a:b])
 
     def patch(self, r: int, a: int, cells: str, styles: str) -> None:
         """Write ``cells`` at column ``a`` of row ``r`` (whole glyphs) and update the model."""

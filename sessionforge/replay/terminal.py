@@ -108,6 +108,7 @@ class _TrackingScreen(pyte.Screen):
         self._pend: dict[int, list[int]] = {}  # row -> [lo, hi): cells to read at snapshot
         self._nscroll = 0
         self._pen_cache = _PenCache(None)
+        self._pen_caches: dict[Any, _PenCache] = {}
         self._ready = False
         super().__init__(columns, lines)
         self._ready = True
@@ -154,7 +155,11 @@ class _TrackingScreen(pyte.Screen):
             attrs = c.attrs
             cache = self._pen_cache
             if cache.attrs is not attrs:
-                cache = self._pen_cache = _PenCache(attrs)
+                # SGR makes a new (equal-valued) pen object each time: share caches by value
+                cache = self._pen_caches.get(attrs)
+                if cache is None:
+                    cache = self._pen_caches[attrs] = _PenCache(attrs)
+                self._pen_cache = cache
             self.buffer[y].update(zip(range(x0, x0 + n), map(cache.__getitem__, data)))
             c.x = x0 + n
             if not was_dirty:
@@ -254,6 +259,25 @@ class _TrackingScreen(pyte.Screen):
             lo, hi = (x, self.columns) if how == 0 else (0, x + 1) if how == 1 else (0, self.columns)
             self._term._fill(y, lo, min(hi, self.columns), cell_value(self.cursor.attrs))
 
+    def linefeed(self) -> None:
+        """pyte's linefeed (index, then CR under LNM) without its call chain."""
+        m = self.margins
+        c = self.cursor
+        bottom = m.bottom if m is not None else self.lines - 1
+        if c.y == bottom:
+            self.index()
+        else:
+            c.y = c.y + 1 if c.y + 1 < bottom else bottom  # pyte's cursor_down
+        if mo.LNM in self.mode:
+            c.x = 0
+
+    def backspace(self) -> None:
+        """pyte's backspace (cursor_back by one, ensure_hbounds)."""
+        c = self.cursor
+        x = c.x - 1 if c.x == self.columns else c.x
+        x -= 1
+        c.x = 0 if x < 0 else (x if x < self.columns - 1 else self.columns - 1)
+
     def index(self) -> None:
         top, bottom = self.margins or (0, self.lines - 1)
         if self.cursor.y != bottom:
@@ -290,46 +314,43 @@ class _FastStream(pyte.ByteStream):
     Anything else, and every sequence split across feeds, goes through pyte's FSM.
     """
 
-    _ctl = re.compile(r"\x1b\[(\?)?([0-9;]*)([@A-Za-z])|\x1b([78DEHMc])|([\r\n\x08\t])")
+    # one token per match: plain text (exactly pyte's own text pattern) | CSI | ESC x | C0
+    _tok = re.compile("(" + pyte.Stream._text_pattern.pattern + ")"
+                      + r"|\x1b\[(\?)?([0-9;]*)([@A-Za-z])|\x1b([78DEHMc])|([\r\n\x08\t])")
 
     def attach(self, screen: pyte.Screen) -> None:
         super().attach(screen)
-        debug = screen.debug
         self._csi_fast = {k: getattr(screen, v) for k, v in self.csi.items()}
         self._esc_fast = {k: getattr(screen, v) for k, v in self.escape.items()}
         self._basic_fast = {k: getattr(screen, v) for k, v in self.basic.items()}
-        self._debug = debug
+        self._debug = screen.debug
 
     def feed(self, data: bytes) -> None:  # type: ignore[override]
         text = self.utf8_decoder.decode(data) if self.use_utf8 else "".join(map(chr, data))
         draw = self.listener.draw
-        plain = self._text_pattern.match
-        ctl = self._ctl.match
+        tok = self._tok.match
         send = self._send_to_parser
         ground = self._taking_plain_text
         off, n = 0, len(text)
         while off < n:
             if ground:
-                m = plain(text, off)
+                m = tok(text, off)
                 if m is not None:
                     off = m.end()
-                    draw(m.group())
-                    continue
-                m = ctl(text, off)
-                if m is not None:
-                    off = m.end()
-                    final = m.group(3)
-                    if final is not None:
-                        params = [min(int(p), 9999) if p else 0 for p in m.group(2).split(";")]
-                        fn = self._csi_fast.get(final, self._debug)
-                        if m.group(1):
+                    kind = m.lastindex
+                    if kind == 1:
+                        draw(m.group(1))
+                    elif kind == 6:
+                        self._basic_fast[m.group(6)]()
+                    elif kind == 4:
+                        params = [min(int(p), 9999) if p else 0 for p in m.group(3).split(";")]
+                        fn = self._csi_fast.get(m.group(4), self._debug)
+                        if m.group(2):
                             fn(*params, private=True)
                         else:
                             fn(*params)
-                    elif m.group(4) is not None:
-                        self._esc_fast[m.group(4)]()
                     else:
-                        self._basic_fast[m.group(5)]()
+                        self._esc_fast[m.group(5)]()
                     continue
             ground = send(text[off])
             off += 1
