@@ -80,7 +80,8 @@ class ShardWriter:
         self._trim_min = max(2, min(TRIM_MIN, cols // 2))
         self._move_min = max(2, min(GAP, cols // 4))  # rows with this many changed cells are tried as moved rows
         self._last_d = 1
-        self._stale: list[tuple] = []  # spans recorded but not yet applied to self._state
+        # Frames, spans, moves and cells of the current block already applied to self._state.
+        self._synced = self._sync_s = self._sync_m = self._sync_p = 0
         self._state = (np.zeros(self._shape, _U32),) + tuple(np.zeros(self._shape, _U8) for _ in range(3))
         self._new_block_buffers(1024)
 
@@ -140,11 +141,10 @@ class ShardWriter:
             self._key = tuple(p.copy() for p in planes)
             for st, p in zip(self._state, planes):
                 np.copyto(st, p)
-            self._stale.clear()
+            self._synced, self._sync_s, self._sync_m, self._sync_p = 1, 0, 0, 0
             self._counts.append(0)
             self._mcounts.append(0)
         else:
-            self._fresh: list[tuple] = []
             self._moves: dict[int, int] = {}
             if changed is None:
                 spans = self._diff_frame(planes)
@@ -171,8 +171,6 @@ class ShardWriter:
             for dst, src in self._moves.items():
                 self._mdst.append(dst)
                 self._msrc.append(src)
-            if self._fresh or self._moves:
-                self._stale.append((self._moves, self._fresh))
         self._n += 1
         cur["frames"] += 1
         cur["action_bytes"] += len(action)
@@ -194,25 +192,48 @@ class ShardWriter:
         self._srow.append(r)
         self._scol.append(a)
         self._slen.append(n)
-        # The current screen (self._state) is brought up to date only when a diff needs it
-        # (see _sync): with exact hints from the producer it never does, keeping add_frame cheap.
-        self._fresh.append((r, a, b, self._cells, p))
 
     def _sync(self) -> None:
-        """Apply the moves and spans of earlier frames to the current-screen planes."""
-        s0, s1, s2, s3 = self._state
-        for moves, spans in self._stale:
-            if moves:
-                dst, src = list(moves), list(moves.values())
+        """Bring the current screen (``self._state``) up to the previous frame.
+
+        The screen is only needed to diff (no hint, long or many spans); with exact hints
+        from the producer it is never touched, which keeps add_frame cheap. When needed,
+        the frames recorded since the last sync are applied in a few vectorised steps,
+        split only at frames with moves (moves happen before a frame's spans).
+        """
+        done = len(self._counts)  # frames of this block already recorded (the current one is not)
+        if self._synced >= done:
+            return
+        counts = np.frombuffer(self._counts[self._synced : done], np.uint16)
+        mcounts = np.frombuffer(self._mcounts[self._synced : done], np.uint16)
+        prev = 0
+        for t in np.flatnonzero(mcounts).tolist() + [len(counts)]:
+            self._apply_spans(int(counts[prev:t].sum()))
+            prev = t
+            if t < len(counts):  # the moves of that frame, all read from the screen before it
+                m, k = self._sync_m, int(mcounts[t])
+                dst, src = list(self._mdst[m : m + k]), list(self._msrc[m : m + k])
                 for st in self._state:
-                    st[dst] = st[src]  # the right side is read first: moves are simultaneous
-            for r, a, b, (c0, c1, c2, c3), p in spans:
-                q = p + b - a
-                s0[r, a:b] = c0[p:q]
-                s1[r, a:b] = c1[p:q]
-                s2[r, a:b] = c2[p:q]
-                s3[r, a:b] = c3[p:q]
-        self._stale.clear()
+                    st[dst] = st[src]
+                self._sync_m = m + k
+        self._synced = done
+
+    def _apply_spans(self, n_spans: int) -> None:
+        """Apply the next ``n_spans`` recorded spans to the current screen, later spans winning."""
+        if n_spans == 0:
+            return
+        C = self._shape[1]
+        sa, sb, pa = self._sync_s, self._sync_s + n_spans, self._sync_p
+        rows = np.frombuffer(self._srow[sa:sb], np.uint16).astype(np.int64)
+        cols = np.frombuffer(self._scol[sa:sb], np.uint16).astype(np.int64)
+        lens = np.frombuffer(self._slen[sa:sb], np.uint16).astype(np.int64)
+        total = int(lens.sum())
+        flat = np.repeat(rows * C + cols - (np.cumsum(lens) - lens), lens) + np.arange(total)  # (cells,)
+        _, first = np.unique(flat[::-1], return_index=True)  # keep each cell's last write
+        keep = total - 1 - first
+        for st, cells in zip(self._state, self._cells):
+            st.reshape(-1)[flat[keep]] = cells[pa + keep]
+        self._sync_s, self._sync_p = sb, pa + total
 
     def _row_diff(self, planes: tuple[np.ndarray, ...], r: int, src: int, a: int, b: int) -> np.ndarray:
         """Columns in [a, b) where row r of the new frame differs from row ``src`` of the previous one."""
@@ -225,8 +246,7 @@ class ShardWriter:
 
     def _diff_span(self, planes: tuple[np.ndarray, ...], r: int, a: int, b: int) -> int:
         """Record only the cells of row r, [a, b) that differ from the previous frame."""
-        if self._stale:
-            self._sync()
+        self._sync()
         return self._changed_row(planes, r, self._row_diff(planes, r, r, a, b))
 
     def _changed_row(self, planes: tuple[np.ndarray, ...], r: int, cols: np.ndarray) -> int:
@@ -244,41 +264,72 @@ class ShardWriter:
         return self._record_runs(planes, r, cols)
 
     def _diff_frame(self, planes: tuple[np.ndarray, ...], check: bool = True) -> int:
-        """Compare the whole frame with the previous one; rows that moved (scrolling) become moves."""
-        if self._stale:
-            self._sync()
+        """Compare the whole frame with the previous one, vectorised over rows.
+
+        A heavily changed row that equals (or nearly equals) the previous frame's row
+        one above or below - or at the last scroll distance - is stored as a move plus
+        the few cells that still differ (scrolling, inserted and deleted lines).
+        """
+        self._sync()
         st = self._state
         own = planes[0] != st[0]  # (R, C)
         for p, q in zip(planes[1:], st[1:]):
             own |= p != q
         n_own = own.sum(axis=1)  # (R,)
-        changed = np.flatnonzero(n_own).tolist()
-        best: dict[int, tuple[int, int, np.ndarray]] = {}  # row -> (residual count, d, residual mask)
-        if changed and int(n_own.max()) >= self._move_min:
+        if n_own.max(initial=0) >= self._move_min:
             R = self._shape[0]
+            best_n, best_d = n_own.copy(), np.zeros(R, np.int64)
+            masks = {}
             for d in dict.fromkeys((self._last_d, 1, -1)):
                 lo, hi = max(0, -d), R - max(0, d)
                 if d == 0 or hi <= lo:
                     continue
+                if masks and not (best_n >= self._move_min).any():
+                    break  # the last scroll distance explained every heavily changed row
                 md = planes[0][lo:hi] != st[0][lo + d : hi + d]  # (hi - lo, C): row r vs old row r + d
                 for p, q in zip(planes[1:], st[1:]):
                     md |= p[lo:hi] != q[lo + d : hi + d]
                 n_d = md.sum(axis=1)
-                for r in np.flatnonzero(2 * n_d < n_own[lo:hi]).tolist():
-                    if r + lo not in best or n_d[r] < best[r + lo][0]:
-                        best[r + lo] = (int(n_d[r]), d, md[r])
-        spans = 0
-        for r in changed:
-            if r in best:
-                _, d, m = best[r]
-                self._moves[r] = r + d
-                self._last_d = d
-                spans += self._record_runs(planes, r, np.flatnonzero(m))
-            else:
-                spans += self._record_runs(planes, r, np.flatnonzero(own[r]))
+                better = (2 * n_d < n_own[lo:hi]) & (n_d < best_n[lo:hi])
+                best_n[lo:hi][better] = n_d[better]
+                best_d[lo:hi][better] = d
+                masks[d] = (lo, md)
+            for d, (lo, md) in masks.items():
+                rows = np.flatnonzero(best_d == d)
+                if len(rows):
+                    own[rows] = md[rows - lo]
+                    self._moves.update(zip(rows.tolist(), (rows + d).tolist()))
+                    self._last_d = d
+        spans = self._record_mask(planes, own)
         if check:
             self._check_values(planes, None)
         return spans
+
+    def _record_mask(self, planes: tuple[np.ndarray, ...], mask: np.ndarray) -> int:
+        """Record the changed cells of a (R, C) mask as runs, in a few vectorised steps."""
+        pos = np.flatnonzero(mask)  # flat cell indices
+        if len(pos) == 0:
+            return 0
+        C = self._shape[1]
+        row = pos // C
+        new = np.ones(len(pos), bool)
+        new[1:] = (np.diff(pos) > GAP) | (row[1:] != row[:-1])  # a new run: next row, or a gap > GAP
+        first = np.flatnonzero(new)
+        starts = pos[first]
+        lens = pos[np.append(first[1:], len(pos)) - 1] + 1 - starts
+        total = int(lens.sum())
+        idx = np.repeat(starts - (np.cumsum(lens) - lens), lens) + np.arange(total)  # (cells,)
+        p = self._p
+        if p + total > self._cap:
+            self._grow(p + total)
+        for cells, plane in zip(self._cells, planes):
+            cells[p : p + total] = plane.reshape(-1)[idx]
+        self._p = p + total
+        rows = starts // C
+        self._srow.frombytes(rows.astype("<u2").tobytes())
+        self._scol.frombytes((starts - rows * C).astype("<u2").tobytes())
+        self._slen.frombytes(lens.astype("<u2").tobytes())
+        return len(starts)
 
     def _record_runs(self, planes: tuple[np.ndarray, ...], r: int, cols: np.ndarray) -> int:
         if len(cols) == 0:
