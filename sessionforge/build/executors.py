@@ -141,10 +141,15 @@ class ProcessExecutor:
             while todo or any(w.index is not None for w in pool):
                 while todo and len(pool) < min(self.workers, len(todo) + sum(w.index is not None for w in pool)):
                     pool.append(_Worker(self._ctx))
-                for w in pool:
+                for w in list(pool):
                     if w.index is None and todo:
                         i = todo.popleft()
-                        w.give(i, fn, jobs[i])
+                        try:
+                            w.give(i, fn, jobs[i])
+                        except OSError:  # died while idle (e.g. killed for memory): replace it
+                            w.index = None
+                            todo.appendleft(i)
+                            self._died(w, pool, todo, deaths, on_result)
                 busy = [w for w in pool if w.index is not None]
                 ready = set(wait([w.conn for w in busy] + [w.proc.sentinel for w in busy], timeout=0.5))
                 for w in busy:

@@ -89,3 +89,19 @@ def test_replay_task_time_limit_becomes_an_error_row(repos, tmp_path):
     import polars as pl
     err = pl.read_parquet(tmp_path / "data" / "errors.parquet")
     assert "time limit" in err["message"][0] and not list((tmp_path / "data" / "shards").iterdir())
+
+
+def test_pool_replaces_a_worker_that_died_while_idle(tmp_path):
+    import signal
+
+    ex = ProcessExecutor(workers=1)
+    res: dict = {}
+    try:
+        ex.map(square, [{"x": 1, "dir": str(tmp_path)}], res.__setitem__, lambda n: None)
+        first = res[0]["pid"]
+        os.kill(first, signal.SIGKILL)
+        time.sleep(0.2)
+        ex.map(square, [{"x": 2, "dir": str(tmp_path)}], res.__setitem__, lambda n: None)
+    finally:
+        ex.close()
+    assert res[0]["y"] == 4 and res[0]["pid"] != first
