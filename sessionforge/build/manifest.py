@@ -117,6 +117,9 @@ def write_outputs(outdir: OutputDir, collected: Collected, output_config: dict[s
                   filtered: int, build_info: dict[str, Any]) -> dict[str, Any]:
     """Write errors, manifest, then dataset.json (last: its presence means the dataset is complete)."""
     manifest = manifest_frame(collected.sessions)
+    # input errors (no input order) first, then by input order and slice: stable, so deterministic
+    collected.errors.sort(key=lambda e: (-1 if e["input_order"] is None else e["input_order"],
+                                         -1 if e["slice"] is None else e["slice"]))
     errors = errors_frame(collected.errors)
     write_atomic(outdir.errors, parquet_bytes(errors))
     write_atomic(outdir.manifest, parquet_bytes(manifest))

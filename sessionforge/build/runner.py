@@ -113,7 +113,9 @@ def _build(resolved: ResolvedInputs, outdir: OutputDir, outcfg: dict[str, Any], 
     todo: list[tuple[RepoSpec, ReplayTask]] = []
     for spec, t in tasks:
         marker = outdir.read_marker(t.task_id)
-        if marker is not None and (marker.get("status") == "ok" or not retry_failed):
+        planned = [t.start, t.stop, t.first_commit, t.last_commit]
+        if (marker is not None and marker.get("plan") == planned
+                and (marker.get("status") == "ok" or not retry_failed)):
             results[t.task_id] = marker
         else:
             todo.append((spec, t))
@@ -130,7 +132,7 @@ def _build(resolved: ResolvedInputs, outdir: OutputDir, outcfg: dict[str, Any], 
         # resumes (unless --retry-failed); a crashed worker or an unexpected exception (stage
         # "worker": e.g. out of memory, a bug fixed since) is retried by the next run.
         if res.get("status") != "ok" and res.get("stage") != "worker":
-            outdir.write_marker(t.task_id, res)
+            outdir.write_marker(t.task_id, {**res, "plan": [t.start, t.stop, t.first_commit, t.last_commit]})
         results[t.task_id] = res
         progress.task_done(f"{t.identity} [slice {t.slice}]", res, t.identity)
 

@@ -162,10 +162,17 @@ def run_replay_task(job: dict[str, Any], progress: Callable[[int], None] | None 
     for f in sink.files:
         os.replace(f, shards_dir / f.name)
     shutil.rmtree(staging, ignore_errors=True)
-    result = {"status": "ok", "sessions": sink.sessions, "shards": shards, "stats": _small_stats(stats)}
+    result = {"status": "ok", "plan": task_plan(job), "sessions": sink.sessions, "shards": shards,
+              "stats": _small_stats(stats)}
     # The marker goes last: from here on a rerun trusts this task's shards.
     write_json_atomic(out / ".build" / "tasks" / f"{job['task_id']}.json", result)
     return result
+
+
+def task_plan(job: dict[str, Any]) -> list[Any]:
+    """What a task replays; a marker only counts for a task planned exactly the same way (a
+    repository that gained commits since has a longer last slice, which must be redone)."""
+    return [job["start"], job["stop"], job["first_commit"], job["last_commit"]]
 
 
 def sha256_file(path: Path) -> str:

@@ -190,3 +190,15 @@ def test_other_config_in_existing_folder_is_refused_unless_overwrite(reference, 
     res = build_dataset(repos[2:], out, cfg, overwrite=True)
     assert res.doc["config"]["replay"]["rows"] == 20 and res.doc["inputs"] == repos[2:]
     assert verify_dataset(out).ok
+
+
+def test_rerun_after_new_commits_redoes_only_the_grown_slice(tmp_path):
+    f = make_small_repo(tmp_path / "repo", commits=8, seed=5)              # slices [0, 6) and [6, 8)
+    out = tmp_path / "data"
+    build_dataset([str(f.path)], out, small_config("local"))
+    f.commit({"f0.txt": "grown\n"}, "new work")                           # the last slice is now [6, 9)
+    res = build_dataset([str(f.path)], out, small_config("local"))
+    assert res.tasks_run == 1 and res.doc["totals"]["commits"] == 9
+    fresh = tmp_path / "fresh"
+    build_dataset([str(f.path)], fresh, small_config("local"))
+    assert snapshot(out) == snapshot(fresh)
