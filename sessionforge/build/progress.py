@@ -50,7 +50,7 @@ class BuildProgress:
             self._task = self._progress.add_task(phase, total=total, frames=self.frames, rate=0.0,
                                                  repos=self._repos_text())
         elif self.enabled and total:
-            self.console.print(f"{phase}: {total} task(s)", highlight=False)
+            self.console.print(f"{phase}: {total} task(s)", highlight=False, soft_wrap=True)
 
     def add_frames(self, n: int) -> None:
         self.frames += n
@@ -67,12 +67,15 @@ class BuildProgress:
         self._done += 1
         self._refresh(advance=1)
         if self.enabled and not self.live:
+            if result.get("status") == "ok" and self._phase == "planning":
+                return  # a log line per planned repository is noise; failures are still logged
             if result.get("status") == "ok":
                 frames = sum(s["frames"] for s in result.get("sessions", []))
                 what = f"ok, {frames:,} frames" if "sessions" in result else "ok"
             else:
                 what = f"FAILED at {result.get('stage')}: {result.get('message')}"
-            self.console.print(f"[{self._done}/{self._total}] {name}: {what}", highlight=False, markup=False)
+            self.console.print(f"[{self._done}/{self._total}] {name}: {what}", highlight=False, markup=False,
+                               soft_wrap=True)  # one line per task in a log, however long
 
     def rate(self) -> float:
         dt = time.perf_counter() - self.t0
