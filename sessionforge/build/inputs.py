@@ -74,11 +74,16 @@ def is_repository(path: Path) -> bool:
     return (path / "HEAD").is_file() and (path / "objects").is_dir() and (path / "refs").is_dir()
 
 
-def find_repositories(root: Path) -> list[Path]:
-    """Repositories under ``root`` in sorted order; does not descend into a repository."""
+def find_repositories(root: Path, skip: Sequence[Path] = ()) -> list[Path]:
+    """Repositories under ``root`` in sorted order; does not descend into a repository or into
+    a ``skip`` folder (the build's own output, whose clone cache holds repositories)."""
     found: list[Path] = []
+    skipped = {p.resolve() for p in skip}
     for dirpath, dirnames, _files in os.walk(root):  # followlinks=False: no symlink loops
         here = Path(dirpath)
+        if here.resolve() in skipped:
+            dirnames[:] = []
+            continue
         if is_repository(here):
             found.append(here)
             dirnames[:] = []
@@ -87,13 +92,15 @@ def find_repositories(root: Path) -> list[Path]:
     return found
 
 
-def resolve_inputs(inputs: Sequence[str], filters: FilterConfig | None = None) -> ResolvedInputs:
-    """Expand INPUT arguments into repositories, dropping duplicates and filtered rows."""
+def resolve_inputs(inputs: Sequence[str], filters: FilterConfig | None = None,
+                   skip: Sequence[Path] = ()) -> ResolvedInputs:
+    """Expand INPUT arguments into repositories, dropping duplicates and filtered rows;
+    folder searches do not enter ``skip`` folders."""
     filters = filters or FilterConfig()
     out = ResolvedInputs(repos=[], errors=[])
     seen: set[str] = set()
     for item in inputs:
-        for spec in _expand(item, out.errors):
+        for spec in _expand(item, out.errors, skip):
             if spec.identity in seen:
                 continue
             seen.add(spec.identity)
@@ -119,7 +126,7 @@ def passes(spec: RepoSpec, filters: FilterConfig) -> bool:
     return True
 
 
-def _expand(item: str, errors: list[InputError]) -> list[RepoSpec]:
+def _expand(item: str, errors: list[InputError], skip: Sequence[Path]) -> list[RepoSpec]:
     if is_url(item):
         return [RepoSpec(identity=_url_identity(item), url=item)]
     path = Path(item).expanduser()
@@ -128,7 +135,7 @@ def _expand(item: str, errors: list[InputError]) -> list[RepoSpec]:
     if path.is_dir():
         if is_repository(path):
             return [RepoSpec(identity=str(path.resolve()), path=str(path.resolve()))]
-        found = find_repositories(path)
+        found = find_repositories(path, skip)
         if not found:
             errors.append(InputError(str(path.resolve()), "no git repository found in this directory"))
         return [RepoSpec(identity=str(p.resolve()), path=str(p.resolve())) for p in found]

@@ -60,7 +60,8 @@ def build_dataset(inputs: Sequence[str], out: str | Path, cfg: BuildConfig, *, o
     worker crashes are never recorded, so they are always retried).
     """
     progress = progress or BuildProgress(enabled=False)
-    resolved = resolve_inputs(inputs, cfg.filters)
+    skip = [Path(out)] + ([Path(cfg.run.cache_dir)] if cfg.run.cache_dir else [])
+    resolved = resolve_inputs(inputs, cfg.filters, skip)
     outdir = OutputDir(out)
     outcfg = output_config(cfg)
     if not overwrite:

@@ -28,7 +28,8 @@ def test_folder_scan_finds_worktree_and_bare_repos_in_sorted_order(tmp_path):
     _repo(tmp_path / "top" / "b_work")
     _repo(tmp_path / "top" / "a" / "deep" / "bare.git", bare=True)
     (tmp_path / "top" / "empty_dir").mkdir()
-    got = resolve_inputs([str(tmp_path / "top")])
+    _repo(tmp_path / "top" / "out" / ".cache" / "repos" / "clone.git", bare=True)  # a build's clone cache
+    got = resolve_inputs([str(tmp_path / "top")], skip=[tmp_path / "top" / "out"])
     assert [r.path for r in got.repos] == [str((tmp_path / "top/a/deep/bare.git").resolve()),
                                            str((tmp_path / "top/b_work").resolve())]
     assert got.errors == []
