@@ -297,6 +297,22 @@ def calibrate() -> dict:
     return {"numpy_slice_assign_us": call_us, "memcpy_gb_s": gbs}
 
 
+def bench_typing_frame(tmp: str, frames: int = 20000) -> float:
+    """Main-thread CPU us of add_frame for a typing frame: 2 exact spans (the typed cell, the Col counter)."""
+    planes = (np.full((ROWS, COLS), 32, np.uint32),) + tuple(np.zeros((ROWS, COLS), np.uint8) for _ in range(3))
+    with ShardWriter(os.path.join(tmp, "typing.tss"), ROWS, COLS) as w:
+        w.begin_session({}, PALETTE)
+        t0 = time.thread_time()
+        for i in range(frames):
+            c = i % 150
+            planes[0][5, c] = 97 + i % 26
+            planes[0][46, 12] = 48 + i % 10
+            w.add_frame(*planes, (5, c + 1, True), b"a", [(5, c, c + 1), (46, 12, 13)])
+        dt = time.thread_time() - t0
+        w.end_session()
+    return 1e6 * dt / frames
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--frames", type=int, default=20000, help="frames in the generated session")
@@ -313,6 +329,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for codec in ("xz", "zstd"):
             rows.append(bench_codec(codec, first, stream, tmp, args.chunk))
+        typing_us = bench_typing_frame(tmp)
     rows.append(bench_naive(first, stream, min(args.baseline_frames, args.frames)))
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"termstream format benchmark: {args.frames} editor-like frames at {ROWS}x{COLS} "
@@ -330,13 +347,15 @@ def main() -> None:
         print(f"{r['codec']:<24}{r['frames']:>7}{f('encode_fps'):>10}{f('encode_fps_cpu'):>10}"
               f"{f('add_frame_us', '{:.1f} us'):>11}{f('decode_fps'):>10}{f('decode_fps_cpu'):>10}"
               f"{r['bytes_per_frame']:>9.2f}")
+    print(f"add_frame of a typing frame (2 exact 1-cell spans, xz): {typing_us:.1f} us main-thread CPU")
     if not all(r.get("last_frame_matches", True) for r in rows):
         print("ERROR: decoded frames differ from the encoded ones", file=sys.stderr)
         sys.exit(1)
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"frames": args.frames, "rows": ROWS, "cols": COLS, "load_average": load,
-                       "cpus": os.cpu_count(), "calibration": cal, "results": rows}, f, indent=2)
+                       "cpus": os.cpu_count(), "calibration": cal, "add_frame_typing_us": typing_us,
+                       "results": rows}, f, indent=2)
 
 
 if __name__ == "__main__":

@@ -66,6 +66,7 @@ class ShardWriter:
         self._codec_id, self._level = layout.CODEC_IDS[codec], level
         self._block_frames, self._max_cells = block_frames, max_block_cells
         self._shape = (rows, cols)
+        self._shapes = (self._shape,) * 4
         head, tail = os.path.split(self.path)
         self._tmp = os.path.join(head, f".{tail}.tmp-{os.getpid()}-{secrets.token_hex(4)}")
         self._file = open(self._tmp, "wb")
@@ -124,9 +125,9 @@ class ShardWriter:
             self._check_open()
             self._require_session()
         planes = (chars, fg, bg, attrs)
-        if (chars.dtype != _U32 or fg.dtype != _U8 or bg.dtype != _U8 or attrs.dtype != _U8
-                or chars.shape != self._shape or fg.shape != self._shape
-                or bg.shape != self._shape or attrs.shape != self._shape):
+        # Fast path: builtin dtypes are singletons, so `is` suffices; anything else is checked properly.
+        if not (chars.dtype is _U32 and fg.dtype is _U8 and bg.dtype is _U8 and attrs.dtype is _U8
+                and (chars.shape, fg.shape, bg.shape, attrs.shape) == self._shapes):
             planes = self._coerce(planes)
         row, col, vis = cursor
         if not (0 <= row < 65536 and 0 <= col < 65536):
@@ -183,6 +184,16 @@ class ShardWriter:
         if p + n > self._cap:
             self._grow(p + n)
         c0, c1, c2, c3 = self._cells
+        if n == 1:  # typing: element copies cost a fraction of slice copies
+            c0[p] = planes[0][r, a]
+            c1[p] = planes[1][r, a]
+            c2[p] = planes[2][r, a]
+            c3[p] = planes[3][r, a]
+            self._p = p + 1
+            self._srow.append(r)
+            self._scol.append(a)
+            self._slen.append(1)
+            return
         q = p + n
         c0[p:q] = planes[0][r, a:b]
         c1[p:q] = planes[1][r, a:b]
