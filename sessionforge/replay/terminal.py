@@ -94,9 +94,11 @@ class _PenCache(dict):
     def __init__(self, attrs: Any) -> None:
         super().__init__()
         self.attrs = attrs
+        self.values: dict[str, tuple[int, int, int, int]] = {}  # char -> plane values
 
     def __missing__(self, ch: str) -> Any:
         v = self[ch] = self.attrs._replace(data=ch)
+        self.values[ch] = cell_value(v)
         return v
 
 
@@ -160,12 +162,21 @@ class _TrackingScreen(pyte.Screen):
                 if cache is None:
                     cache = self._pen_caches[attrs] = _PenCache(attrs)
                 self._pen_cache = cache
-            self.buffer[y].update(zip(range(x0, x0 + n), map(cache.__getitem__, data)))
             c.x = x0 + n
+            if n == 1:
+                self.buffer[y][x0] = cache[data]
+                if not was_dirty:
+                    # the cell is known: write the planes now instead of reading it back
+                    t = self._term
+                    v = cache.values[data]
+                    i = y * self.columns + x0
+                    mc, mf, mb, ma = t._mv
+                    mc[i], mf[i], mb[i], ma[i] = v
+                    t._changed(y, x0, x0 + 1)
+                return
+            self.buffer[y].update(zip(range(x0, x0 + n), map(cache.__getitem__, data)))
             if not was_dirty:
                 self._mark(y, x0, x0 + n)
-            else:
-                self.dirty.add(y)
             return
         n0 = self._nscroll
         super().draw(data)
@@ -258,6 +269,17 @@ class _TrackingScreen(pyte.Screen):
             self.dirty.discard(y)
             lo, hi = (x, self.columns) if how == 0 else (0, x + 1) if how == 1 else (0, self.columns)
             self._term._fill(y, lo, min(hi, self.columns), cell_value(self.cursor.attrs))
+
+    def cursor_position(self, line: int | None = None, column: int | None = None) -> None:
+        """pyte's cursor_position without its call chain (origin mode goes to pyte)."""
+        if self.margins is not None and mo.DECOM in self.mode:
+            super().cursor_position(line, column)
+            return
+        x = (column or 1) - 1
+        y = (line or 1) - 1
+        c = self.cursor
+        c.x = 0 if x < 0 else (x if x < self.columns else self.columns - 1)
+        c.y = 0 if y < 0 else (y if y < self.lines else self.lines - 1)
 
     def linefeed(self) -> None:
         """pyte's linefeed (index, then CR under LNM) without its call chain."""
