@@ -32,8 +32,6 @@ class ReplayConfig:
     max_file_bytes: int = 1_000_000      # either side of a change over this -> skipped "oversize"
     max_diff_bytes: int = 2_000_000      # characters a commit would type; over -> "commit_too_large"
     session_frames: int = 100_000        # cut a session at the first commit boundary past this
-    # Navigation: a jump of more than this many lines uses Ctrl-G when that is cheaper.
-    goto_min_lines: int = 8
     # Realism, all off by default; seeded per commit, so any slice of history replays the same.
     seed: int = 0
     typo_rate: float = 0.0               # per typed ASCII letter: type a wrong letter, Backspace it
@@ -43,7 +41,7 @@ class ReplayConfig:
     def __post_init__(self) -> None:
         if self.rows < 8 or self.cols < 40:
             raise ValueError(f"frame size {self.rows}x{self.cols} is too small (need at least 8x40)")
-        for name in ("max_file_bytes", "max_diff_bytes", "session_frames", "goto_min_lines"):
+        for name in ("max_file_bytes", "max_diff_bytes", "session_frames"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
         if self.max_commits is not None and self.max_commits <= 0:
