@@ -69,10 +69,12 @@ class CellEmbedding(nn.Module):
         self.row = nn.Embedding(rows, cfg.dim)
         self.col = nn.Embedding(cols, cfg.dim)
         self.cursor = nn.Parameter(torch.zeros(cfg.dim))
-        nn.init.normal_(self.codepoint.weight, std=0.02)
-        nn.init.normal_(self.row.weight, std=0.02)
-        nn.init.normal_(self.col.weight, std=0.02)
-        nn.init.normal_(self.cursor, std=0.02)
+        # Unit-scale rows: the code point and the cursor must not drown under the colour
+        # and position terms (the conv blocks normalise the sum anyway).
+        nn.init.normal_(self.codepoint.weight, std=1.0)
+        nn.init.normal_(self.row.weight, std=0.3)
+        nn.init.normal_(self.col.weight, std=0.3)
+        nn.init.normal_(self.cursor, std=1.0)
         self.register_buffer("_bits", torch.arange(ATTR_BITS, dtype=torch.int64), persistent=False)
         self.register_buffer("_values", torch.arange(1 << ATTR_BITS, dtype=torch.int64), persistent=False)
 

@@ -56,6 +56,12 @@ class EncoderBlock(nn.Module):
         self.norm2 = nn.RMSNorm(width)
         self.ffn = nn.Sequential(nn.Linear(width, ffn_mult * width), nn.GELU(), nn.Linear(ffn_mult * width, width))
         self.drop = nn.Dropout(dropout)
+        # Residual branches start at zero: each block begins as the identity, so the
+        # small frame-to-frame differences (often one cell) survive into the frame
+        # vector instead of being drowned by a branch that first learns a constant.
+        for lin in (self.proj, self.ffn[2]):
+            nn.init.zeros_(lin.weight)
+            nn.init.zeros_(lin.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(N, S, W) -> (N, S, W)."""

@@ -4,6 +4,10 @@ It simulates someone typing words into a tiny editor: each frame's action is one
 (a printable byte, Enter, or an arrow escape), the screen shows a title bar, the text
 with the cursor, and a status line with line:column. Deterministic for a seed, so
 tests can write a dataset in a fraction of a second without the replay machinery.
+
+With ``show_next=True`` the title bar shows the keys still to come (a typing tutor:
+Enter as U+23CE, arrows as U+2190/U+2192, an idle frame as U+00B7), so the next
+action can be read off the screen: a dataset a small model can learn quickly.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from sessionforge.formats import ATTR_BOLD, ATTR_REVERSE, ShardWriter
 
 WORDS = ["def ", "return ", "self.x", "foo(", ")", "if ", "else:", "  ", "42", "print("]
 LEFT, RIGHT = b"\x1b[D", b"\x1b[C"
+_GLYPHS = {b"\r": "\u23ce", LEFT: "\u2190", RIGHT: "\u2192", b"": "\u00b7"}
 PALETTE = [0x000000, 0xCD0000, 0x00CD00, 0xCDCD00, 0x0000EE, 0xCD00CD, 0x00CDCD, 0xE5E5E5]
 
 
@@ -93,6 +98,7 @@ def write_synthetic_shard(
     cols: int = 32,
     seed: int = 0,
     codec: str = "zstd",
+    show_next: bool = False,
 ) -> Path:
     """Write ``sessions`` sessions of ``frames`` frames each into a shard at ``path``."""
     path = Path(path)
@@ -102,8 +108,11 @@ def write_synthetic_shard(
             rng = random.Random(seed * 1000 + s)
             w.begin_session({"repo": f"synthetic-{seed}", "session": s}, PALETTE)
             screen = _Screen(rows, cols, f"synth {seed}.{s}")
-            for k in session_keys(rng, frames):
+            keys = session_keys(rng, frames)
+            for t, k in enumerate(keys):
                 screen.key(k)
+                if show_next:
+                    screen.title = "".join(_GLYPHS.get(n, n.decode()) for n in keys[t + 1 : t + 1 + cols])
                 chars, fg, bg, attrs, cursor = screen.render()
                 w.add_frame(chars, fg, bg, attrs, cursor, k)
             w.end_session()
