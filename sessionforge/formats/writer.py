@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import secrets
-from array import array
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Sequence
@@ -23,14 +22,12 @@ import numpy as np
 
 from sessionforge.formats import layout
 from sessionforge.formats.block import encode_block
-from sessionforge.formats.errors import FormatError, ShardWriteError
+from sessionforge.formats.builder import BlockBuilder
+from sessionforge.formats.errors import ShardWriteError
 from sessionforge.formats.frames import SessionInfo
 
 _U32, _U8 = np.dtype(np.uint32), np.dtype(np.uint8)
 MAX_CODEPOINT = 0x10FFFF
-TRIM_MIN = 80  # hinted spans at least this long (or half a row) are trimmed to the cells that really changed
-GAP = 8  # split a changed run where >= GAP unchanged cells lie between changes (a span costs ~6 bytes)
-SCROLL_SPANS = 4  # a hint with this many spans is checked for moved rows
 MAX_PENDING = 3  # blocks compressing in the background before add_frame waits
 
 
@@ -77,14 +74,7 @@ class ShardWriter:
         self._closed = False
         self.bytes_written = 0
         self._write(layout.pack_file_header(rows, cols, self._codec_id))
-        # Small test grids exercise trimming and move detection too.
-        self._trim_min = max(2, min(TRIM_MIN, cols // 2))
-        self._move_min = max(2, min(GAP, cols // 4))  # rows with this many changed cells are tried as moved rows
-        self._last_d = 1
-        # Frames, spans, moves and cells of the current block already applied to self._state.
-        self._synced = self._sync_s = self._sync_m = self._sync_p = 0
-        self._state = (np.zeros(self._shape, _U32),) + tuple(np.zeros(self._shape, _U8) for _ in range(3))
-        self._new_block_buffers(1024)
+        self._b = BlockBuilder(self.path, rows, cols)
 
     # ------------------------------------------------------------------ sessions
     def begin_session(self, meta: dict, palette: Sequence[int]) -> None:
@@ -129,268 +119,26 @@ class ShardWriter:
         if not (chars.dtype is _U32 and fg.dtype is _U8 and bg.dtype is _U8 and attrs.dtype is _U8
                 and (chars.shape, fg.shape, bg.shape, attrs.shape) == self._shapes):
             planes = self._coerce(planes)
-        row, col, vis = cursor
-        if not (0 <= row < 65536 and 0 <= col < 65536):
-            raise ShardWriteError(self.path, None, f"cursor {cursor!r} out of range 0..65535")
-        self._cur_row.append(row)
-        self._cur_col.append(col)
-        self._cur_vis.append(1 if vis else 0)
-        self._act_lens.append(len(action))
-        self._act.extend(action)
-        if self._n == 0:  # first frame of a block: stored whole as the key frame
+        if self._b.n == 0 or changed is None:  # whole frames are checked now; spans at block end
             self._check_values(planes, None)
-            self._key = tuple(p.copy() for p in planes)
-            for st, p in zip(self._state, planes):
-                np.copyto(st, p)
-            self._synced, self._sync_s, self._sync_m, self._sync_p = 1, 0, 0, 0
-            self._counts.append(0)
-            self._mcounts.append(0)
-        else:
-            self._moves: dict[int, int] = {}
-            if changed is None:
-                spans = self._diff_frame(planes)
-            else:
-                spans = 0
-                R, C = self._shape
-                for r, a, b in changed:
-                    if not (0 <= r < R and 0 <= a <= b <= C):
-                        raise ShardWriteError(self.path, None, f"changed span {(r, a, b)} outside the {R}x{C} frame")
-                if len(changed) >= SCROLL_SPANS:
-                    # Many changed rows at once looks like scrolling: one vectorised whole-frame
-                    # diff (which finds moved rows) is cheaper than diffing span by span.
-                    spans = self._diff_frame(planes, check=False)
-                else:
-                    for r, a, b in changed:
-                        if b - a >= self._trim_min:
-                            if r not in self._moves:  # a moved row's residual already covers the row
-                                spans += self._diff_span(planes, r, a, b)
-                        elif b > a:
-                            self._record(planes, r, a, b)
-                            spans += 1
-            self._counts.append(spans)
-            self._mcounts.append(len(self._moves))
-            for dst, src in self._moves.items():
-                self._mdst.append(dst)
-                self._msrc.append(src)
-        self._n += 1
+        self._b.add(planes, cursor, action, changed)
         cur["frames"] += 1
         cur["action_bytes"] += len(action)
-        if self._n >= self._block_frames or self._p >= self._max_cells:
+        if self._b.n >= self._block_frames or self._b.p >= self._max_cells:
             self._flush_block()
 
-    def _record(self, planes: tuple[np.ndarray, ...], r: int, a: int, b: int) -> None:
-        """Copy cells [a, b) of row r into the block's cell columns."""
-        p, n = self._p, b - a
-        if p + n > self._cap:
-            self._grow(p + n)
-        c0, c1, c2, c3 = self._cells
-        if n == 1:  # typing: element copies cost a fraction of slice copies
-            c0[p] = planes[0][r, a]
-            c1[p] = planes[1][r, a]
-            c2[p] = planes[2][r, a]
-            c3[p] = planes[3][r, a]
-            self._p = p + 1
-            self._srow.append(r)
-            self._scol.append(a)
-            self._slen.append(1)
-            return
-        q = p + n
-        c0[p:q] = planes[0][r, a:b]
-        c1[p:q] = planes[1][r, a:b]
-        c2[p:q] = planes[2][r, a:b]
-        c3[p:q] = planes[3][r, a:b]
-        self._p = q
-        self._srow.append(r)
-        self._scol.append(a)
-        self._slen.append(n)
-
-    def _sync(self) -> None:
-        """Bring the current screen (``self._state``) up to the previous frame.
-
-        The screen is only needed to diff (no hint, long or many spans); with exact hints
-        from the producer it is never touched, which keeps add_frame cheap. When needed,
-        the frames recorded since the last sync are applied in a few vectorised steps,
-        split only at frames with moves (moves happen before a frame's spans).
-        """
-        done = len(self._counts)  # frames of this block already recorded (the current one is not)
-        if self._synced >= done:
-            return
-        counts = np.frombuffer(self._counts[self._synced : done], np.uint16)
-        mcounts = np.frombuffer(self._mcounts[self._synced : done], np.uint16)
-        prev = 0
-        for t in np.flatnonzero(mcounts).tolist() + [len(counts)]:
-            self._apply_spans(int(counts[prev:t].sum()))
-            prev = t
-            if t < len(counts):  # the moves of that frame, all read from the screen before it
-                m, k = self._sync_m, int(mcounts[t])
-                dst, src = list(self._mdst[m : m + k]), list(self._msrc[m : m + k])
-                for st in self._state:
-                    st[dst] = st[src]
-                self._sync_m = m + k
-        self._synced = done
-
-    def _apply_spans(self, n_spans: int) -> None:
-        """Apply the next ``n_spans`` recorded spans to the current screen, later spans winning."""
-        if n_spans == 0:
-            return
-        C = self._shape[1]
-        sa, sb, pa = self._sync_s, self._sync_s + n_spans, self._sync_p
-        rows = np.frombuffer(self._srow[sa:sb], np.uint16).astype(np.int64)
-        cols = np.frombuffer(self._scol[sa:sb], np.uint16).astype(np.int64)
-        lens = np.frombuffer(self._slen[sa:sb], np.uint16).astype(np.int64)
-        total = int(lens.sum())
-        flat = np.repeat(rows * C + cols - (np.cumsum(lens) - lens), lens) + np.arange(total)  # (cells,)
-        _, first = np.unique(flat[::-1], return_index=True)  # keep each cell's last write
-        keep = total - 1 - first
-        for st, cells in zip(self._state, self._cells):
-            st.reshape(-1)[flat[keep]] = cells[pa + keep]
-        self._sync_s, self._sync_p = sb, pa + total
-
-    def _row_diff(self, planes: tuple[np.ndarray, ...], r: int, src: int, a: int, b: int) -> np.ndarray:
-        """Columns in [a, b) where row r of the new frame differs from row ``src`` of the previous one."""
-        s0, s1, s2, s3 = self._state
-        m = planes[0][r, a:b] != s0[src, a:b]
-        m |= planes[1][r, a:b] != s1[src, a:b]
-        m |= planes[2][r, a:b] != s2[src, a:b]
-        m |= planes[3][r, a:b] != s3[src, a:b]
-        return a + np.flatnonzero(m)
-
-    def _diff_span(self, planes: tuple[np.ndarray, ...], r: int, a: int, b: int) -> int:
-        """Record only the cells of row r, [a, b) that differ from the previous frame."""
-        self._sync()
-        return self._changed_row(planes, r, self._row_diff(planes, r, r, a, b))
-
-    def _changed_row(self, planes: tuple[np.ndarray, ...], r: int, cols: np.ndarray) -> int:
-        """Record row r's changes; a heavily changed row is first tried as a moved row (scrolling)."""
-        if len(cols) >= self._move_min:
-            R, C = self._shape
-            for d in dict.fromkeys((self._last_d, 1, -1)):
-                src = r + d
-                if 0 <= src < R and d != 0:
-                    resid = self._row_diff(planes, r, src, 0, C)
-                    if 2 * len(resid) < len(cols):
-                        self._moves[r] = src
-                        self._last_d = d
-                        return self._record_runs(planes, r, resid)
-        return self._record_runs(planes, r, cols)
-
-    def _diff_frame(self, planes: tuple[np.ndarray, ...], check: bool = True) -> int:
-        """Compare the whole frame with the previous one, vectorised over rows.
-
-        A heavily changed row that equals (or nearly equals) the previous frame's row
-        one above or below - or at the last scroll distance - is stored as a move plus
-        the few cells that still differ (scrolling, inserted and deleted lines).
-        """
-        self._sync()
-        st = self._state
-        own = planes[0] != st[0]  # (R, C)
-        for p, q in zip(planes[1:], st[1:]):
-            own |= p != q
-        n_own = own.sum(axis=1)  # (R,)
-        if n_own.max(initial=0) >= self._move_min:
-            R = self._shape[0]
-            best_n, best_d = n_own.copy(), np.zeros(R, np.int64)
-            masks = {}
-            for d in dict.fromkeys((self._last_d, 1, -1)):
-                lo, hi = max(0, -d), R - max(0, d)
-                if d == 0 or hi <= lo:
-                    continue
-                if masks and not (best_n >= self._move_min).any():
-                    break  # the last scroll distance explained every heavily changed row
-                md = planes[0][lo:hi] != st[0][lo + d : hi + d]  # (hi - lo, C): row r vs old row r + d
-                for p, q in zip(planes[1:], st[1:]):
-                    md |= p[lo:hi] != q[lo + d : hi + d]
-                n_d = md.sum(axis=1)
-                better = (2 * n_d < n_own[lo:hi]) & (n_d < best_n[lo:hi])
-                best_n[lo:hi][better] = n_d[better]
-                best_d[lo:hi][better] = d
-                masks[d] = (lo, md)
-            for d, (lo, md) in masks.items():
-                rows = np.flatnonzero(best_d == d)
-                if len(rows):
-                    own[rows] = md[rows - lo]
-                    self._moves.update(zip(rows.tolist(), (rows + d).tolist()))
-                    self._last_d = d
-        spans = self._record_mask(planes, own)
-        if check:
-            self._check_values(planes, None)
-        return spans
-
-    def _record_mask(self, planes: tuple[np.ndarray, ...], mask: np.ndarray) -> int:
-        """Record the changed cells of a (R, C) mask as runs, in a few vectorised steps."""
-        pos = np.flatnonzero(mask)  # flat cell indices
-        if len(pos) == 0:
-            return 0
-        C = self._shape[1]
-        row = pos // C
-        new = np.ones(len(pos), bool)
-        new[1:] = (np.diff(pos) > GAP) | (row[1:] != row[:-1])  # a new run: next row, or a gap > GAP
-        first = np.flatnonzero(new)
-        starts = pos[first]
-        lens = pos[np.append(first[1:], len(pos)) - 1] + 1 - starts
-        total = int(lens.sum())
-        idx = np.repeat(starts - (np.cumsum(lens) - lens), lens) + np.arange(total)  # (cells,)
-        p = self._p
-        if p + total > self._cap:
-            self._grow(p + total)
-        for cells, plane in zip(self._cells, planes):
-            cells[p : p + total] = plane.reshape(-1)[idx]
-        self._p = p + total
-        rows = starts // C
-        self._srow.frombytes(rows.astype("<u2").tobytes())
-        self._scol.frombytes((starts - rows * C).astype("<u2").tobytes())
-        self._slen.frombytes(lens.astype("<u2").tobytes())
-        return len(starts)
-
-    def _record_runs(self, planes: tuple[np.ndarray, ...], r: int, cols: np.ndarray) -> int:
-        if len(cols) == 0:
-            return 0
-        cols = cols.tolist()
-        start = prev = cols[0]
-        spans = 0
-        for c in cols[1:]:  # split where more than GAP unchanged cells separate two changes
-            if c - prev > GAP:
-                self._record(planes, r, start, prev + 1)
-                spans += 1
-                start = c
-            prev = c
-        self._record(planes, r, start, prev + 1)
-        return spans + 1
-
     # ------------------------------------------------------------------ blocks
-    def _new_block_buffers(self, cap: int) -> None:
-        self._n, self._p, self._cap = 0, 0, cap
-        self._cells = (np.empty(cap, _U32),) + tuple(np.empty(cap, _U8) for _ in range(3))
-        self._cur_row, self._cur_col, self._cur_vis = array("H"), array("H"), array("B")
-        self._act_lens, self._act = array("I"), bytearray()
-        self._counts, self._srow, self._scol, self._slen = array("H"), array("H"), array("H"), array("H")
-        self._mcounts, self._mdst, self._msrc = array("H"), array("H"), array("H")
-        self._key: tuple[np.ndarray, ...] | None = None
-
-    def _grow(self, need: int) -> None:
-        cap = max(need, 2 * self._cap)
-        self._cap = cap
-        new = tuple(np.empty(cap, c.dtype) for c in self._cells)
-        for d, c in zip(new, self._cells):
-            d[: self._p] = c[: self._p]
-        self._cells = new
-
     def _flush_block(self) -> None:
-        if self._n == 0:
+        b = self._b
+        if b.n == 0:
             return
         cur = self._cur
-        cells = tuple(c[: self._p] for c in self._cells)
-        self._check_values(cells, cur["frames"] - self._n)
-        args = (self._key, np.frombuffer(self._cur_row, np.uint16), np.frombuffer(self._cur_col, np.uint16),
-                np.frombuffer(self._cur_vis, np.uint8), np.frombuffer(self._act_lens, np.uint32), bytes(self._act),
-                np.frombuffer(self._counts, np.uint16), np.frombuffer(self._srow, np.uint16),
-                np.frombuffer(self._scol, np.uint16), np.frombuffer(self._slen, np.uint16), cells,
-                np.frombuffer(self._mcounts, np.uint16), np.frombuffer(self._mdst, np.uint16),
-                np.frombuffer(self._msrc, np.uint16))
+        self._check_values(b.cells(), cur["frames"] - b.n)
+        args = b.columns()
         codec, level = self._codec_id, self._level
-        first, n = cur["frames"] - self._n, self._n
+        first, n = cur["frames"] - b.n, b.n
         self._enqueue(lambda: layout.pack_block(layout.KIND_FRAMES, codec, encode_block(*args), level), "block", first, n)
-        self._new_block_buffers(max(1024, self._cap))
+        b.reset(max(1024, b.p))
 
     def _enqueue(self, job, what: str, first: int, n: int) -> None:
         item = self._pool.submit(job) if self._pool else job()
