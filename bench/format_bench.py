@@ -320,6 +320,7 @@ def main() -> None:
     ap.add_argument("--chunk", type=int, default=1024, help="frames per read_frames call when decoding")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", metavar="OUT", help="write the results as JSON here")
+    ap.add_argument("--keep", metavar="DIR", help="keep the written shards (bench-xz.tss, bench-zstd.tss) in DIR")
     args = ap.parse_args()
     t0 = time.perf_counter()
     first, stream = generate(args.frames, args.seed)
@@ -327,8 +328,10 @@ def main() -> None:
     cal = calibrate()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
+        out_dir = args.keep or tmp
+        os.makedirs(out_dir, exist_ok=True)
         for codec in ("xz", "zstd"):
-            rows.append(bench_codec(codec, first, stream, tmp, args.chunk))
+            rows.append(bench_codec(codec, first, stream, out_dir, args.chunk))
         typing_us = bench_typing_frame(tmp)
     rows.append(bench_naive(first, stream, min(args.baseline_frames, args.frames)))
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
