@@ -211,15 +211,24 @@ class DecodedBlock:
         it = self._it if L * big < 2**31 - 1 else np.int64
         for d in range(int(depth.max(initial=-1)) + 1):
             lins = depth == d
+            if d == 0 and not depth.any() and it is self._it:
+                # One round (no lineage starts from a version built in this step): fill in place.
+                seg = src_all[R:]  # (V, C); -1 = inherit from the previous version
+                seg.fill(-1)
+                seg[head_v] = src_all[base] + (np.arange(L) * big).astype(it)[:, None]
+                seg.reshape(-1)[cell_v * C + cell_col] = cell_val + v_lin[cell_v] * big
+                # Forward fill down each lineage; the offset (lineage * big) keeps lineages apart.
+                np.maximum.accumulate(seg, axis=0, out=seg)
+                seg -= (v_lin * big).astype(it)[:, None]
+                break
             vmask = lins[v_lin]
             vids = np.flatnonzero(vmask)
             at = np.cumsum(vmask) - 1  # row of each version in this round's table
-            seg = np.full((len(vids), C), -1, it)  # (Vd, C); -1 = inherit from the previous version
+            seg = np.full((len(vids), C), -1, it)
             hv = head_v[lins]
             seg[at[hv]] = src_all[base[lins]] + (np.flatnonzero(lins) * big).astype(it)[:, None]
             cm = vmask[cell_v]
             seg.reshape(-1)[at[cell_v[cm]] * C + cell_col[cm]] = cell_val[cm] + v_lin[cell_v[cm]] * big
-            # Forward fill down each lineage; the offset (lineage * big) keeps lineages apart.
             np.maximum.accumulate(seg, axis=0, out=seg)
             seg -= (v_lin[vids] * big).astype(it)[:, None]
             src_all[R + vids] = seg

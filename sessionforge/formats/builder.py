@@ -75,6 +75,8 @@ class BlockBuilder:
                         elif b > a:
                             self._record(planes, r, a, b)
                             spans += 1
+            if spans > 0xFFFF:
+                raise ShardWriteError(self.path, None, f"a frame with {spans} changed runs (> 65535): frame too large")
             self._counts.append(spans)
             self._mcounts.append(len(self._moves))
             for dst, src in self._moves.items():

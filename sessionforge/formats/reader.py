@@ -34,7 +34,9 @@ class ShardReader:
     """A termstream shard opened for reading. Use :func:`open_shard`.
 
     ``max_block_bytes`` bounds how large a block may claim to inflate (decompression
-    bomb guard); a block above it raises :class:`BlockTooLargeError`.
+    bomb guard); a block above it raises :class:`BlockTooLargeError`. A reader caches
+    its last decoded block and is not thread-safe: open one reader per thread or
+    process (opening costs three small reads).
     """
 
     def __init__(self, path: str | os.PathLike, *, max_block_bytes: int = layout.DEFAULT_MAX_BLOCK_RAW) -> None:
