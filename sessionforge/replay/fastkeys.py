@@ -49,11 +49,34 @@ class FastKeys(EditorView):
         self.lines[cl] = line[:cc] + ch + line[cc:]
         self.cursor_col = self._want = cc + 1
         old = self._status_vals
-        vals = (old[0], old[1], str(cc + 2))
-        self._patch_status(old, vals)
+        o, v = old[2], str(cc + 2)
+        if len(o) == len(v) and self.cols >= 40:
+            # the column went up by one: its changed digits are a suffix of the field
+            i = 0
+            while o[i] == v[i]:
+                i += 1
+            srow = self.rows - 2
+            col = self._STATUS_AT[2] + i
+            seg = v[i:]
+            p.goto(srow, col)
+            if p.pen != T_TEXT:
+                p.out.append(SGR[0])
+                p.pen = T_TEXT
+            p.out.append(seg)
+            p.cx = col + len(seg)
+            cells = p.cells[srow]
+            p.cells[srow] = self._status_cells = cells[:col] + seg + cells[col + len(seg):]
+            self._status_vals = (old[0], old[1], v)
+        else:
+            self._patch_status(old, (old[0], old[1], v))
         t = n - cc
         if t == 0:
-            p._write(r, at, ch, T_TEXT)
+            p.goto(r, at)
+            if p.pen != T_TEXT:
+                p.out.append(SGR[0])
+                p.pen = T_TEXT
+            p.out.append(ch)
+            p.cx = at + 1
         else:
             if t <= _REWRITE_MAX:
                 p._write(r, at, ch + line[cc:], T_TEXT * (t + 1))

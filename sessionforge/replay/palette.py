@@ -11,7 +11,7 @@ from typing import Any
 
 from wcwidth import wcwidth
 
-from ..formats.frames import (
+from ..formats import (
     ATTR_BLINK, ATTR_BOLD, ATTR_ITALIC, ATTR_REVERSE, ATTR_STRIKE, ATTR_UNDERLINE, ATTR_WIDE,
 )
 

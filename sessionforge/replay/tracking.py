@@ -283,11 +283,22 @@ class _FastStream(pyte.ByteStream):
         self._esc_fast = {k: getattr(screen, v) for k, v in self.escape.items()}
         self._basic_fast = {k: getattr(screen, v) for k, v in self.basic.items()}
         self._debug = screen.debug
+        self._csi_cache: dict[str, tuple[Any, tuple[int, ...], bool]] = {}
+
+    def _parse_csi(self, m: re.Match, cache: dict) -> tuple[Any, tuple[int, ...], bool]:
+        """(method, params, private) exactly as pyte's FSM builds them for this CSI."""
+        params = tuple(min(int(p), 9999) if p else 0 for p in m.group(3).split(";"))
+        hit = (self._csi_fast.get(m.group(4), self._debug), params, bool(m.group(2)))
+        if len(cache) > 4096:
+            cache.clear()
+        cache[m.group(0)] = hit
+        return hit
 
     def feed(self, data: bytes) -> None:  # type: ignore[override]
         text = self.utf8_decoder.decode(data) if self.use_utf8 else "".join(map(chr, data))
         draw = self.listener.draw
         tok = self._tok.match
+        csi_cache = self._csi_cache
         send = self._send_to_parser
         ground = self._taking_plain_text
         off, n = 0, len(text)
@@ -302,9 +313,14 @@ class _FastStream(pyte.ByteStream):
                     elif kind == 6:
                         self._basic_fast[m.group(6)]()
                     elif kind == 4:
-                        params = [min(int(p), 9999) if p else 0 for p in m.group(3).split(";")]
-                        fn = self._csi_fast.get(m.group(4), self._debug)
-                        if m.group(2):
+                        # an editor repeats a few sequences (status and cursor moves): cache
+                        # each one's parse
+                        seq = m.group(0)
+                        hit = csi_cache.get(seq)
+                        if hit is None:
+                            hit = self._parse_csi(m, csi_cache)
+                        fn, params, private = hit
+                        if private:
                             fn(*params, private=True)
                         else:
                             fn(*params)

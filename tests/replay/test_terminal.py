@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sessionforge.formats.frames import ATTR_BOLD, ATTR_REVERSE, ATTR_WIDE
+from sessionforge.formats import ATTR_BOLD, ATTR_REVERSE, ATTR_WIDE
 from sessionforge.replay.terminal import PALETTE, Terminal, full_read
 
 ROWS, COLS = 8, 20
