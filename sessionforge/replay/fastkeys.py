@@ -12,7 +12,7 @@ path runs.
 from __future__ import annotations
 
 from .display import T_TEXT, is_plain
-from .render import _SHIFT_COST as _REWRITE_MAX
+from .render import REWRITE_MAX as _REWRITE_MAX
 from .render import SGR
 from .view import TEXT0, EditorView
 

@@ -21,7 +21,7 @@ SGR = ("\x1b[0m", "\x1b[0;35m", "\x1b[0;7m", "\x1b[0;90m", "\x1b[0;1m")
 
 # Cells of text we rewrite rather than shift with ICH/DCH (pyte's ICH/DCH walk the whole
 # row, so shifting pays off only for longer tails).
-_SHIFT_COST = 10
+REWRITE_MAX = 10
 
 
 def common_prefix(a: str, b: str) -> int:
@@ -176,7 +176,7 @@ class Painter:
             self.cells[r], self.styles[r] = nc, ns
             return
         a, b = self._span(oc, os_, nc, ns)
-        if shift and b - a > _SHIFT_COST:
+        if shift and b - a > REWRITE_MAX:
             cols = self.cols
             k = abs(shift)
             sc = ""
@@ -190,7 +190,7 @@ class Painter:
                 seq = f"\x1b[{k}P" if k > 1 else "\x1b[P"
             if sc and sc[a] != CONT:
                 a2, b2 = (a, a) if sc == nc and ss == ns else self._span(sc, ss, nc, ns)
-                if _SHIFT_COST + (b2 - a2) < b - a:
+                if REWRITE_MAX + (b2 - a2) < b - a:
                     self.goto(r, a)
                     self.out.append(seq)
                     if b2 > a2:
@@ -246,7 +246,7 @@ class Painter:
             if nc[at + k:] != oc[at:e] or ns[at + k:] != os_[at:e] or not self._blank_tail(oc, os_, k):
                 return False
             t = len(oc[at:e].rstrip(" "))  # text after the insertion point that moves right
-            if t <= _SHIFT_COST:
+            if t <= REWRITE_MAX:
                 self._write(r, at, nc[at:at + k + t], ns[at:at + k + t])
             else:
                 self.goto(r, at)
@@ -258,7 +258,7 @@ class Painter:
         if nc[at:e] != oc[at + k:] or ns[at:e] != os_[at + k:] or nc[e:] != " " * k or ns[e:] != T_TEXT * k:
             return False
         t = len(oc[at + k:].rstrip(" "))  # text after the deleted glyph that moves left
-        if t > _SHIFT_COST:
+        if t > REWRITE_MAX:
             self.goto(r, at)
             self.out.append(f"\x1b[{k}P" if k > 1 else "\x1b[P")
             return True

@@ -107,3 +107,32 @@ def test_redraw_shows_bars_and_gutter() -> None:
     assert term.attrs[0, 0] & 16  # title bar in reverse video
     assert term.fg[1, 2] == 10  # gutter in bright black
     assert term.cursor == (1, 4, True)
+
+
+def test_default_size_replay_like_session() -> None:
+    """48x160, a seeded mix of the keys a replay sends; screen and planes checked."""
+    import random
+
+    rng = random.Random(7)
+    words = ["value", "self.items", "return", "if x:", "for i in range(3):", "# note", "\t", "日本"]
+    text = "\n".join(" " * rng.randint(0, 8) + " ".join(rng.sample(words, 3)) for _ in range(300))
+    disk0 = {"f.py": text}
+    keys: list[bytes] = [CTRL_O, b"f", b".", b"p", b"y", ENTER]
+    while len(keys) < 700:
+        keys += [b"\x07"] + [bytes([d]) for d in str(rng.randint(1, 300)).encode()] + [ENTER]
+        keys += [b"\x1b[B"] * rng.randint(0, 50) + [b"\x1b[F"] + [b"\x0b"] * rng.randint(0, 3)
+        for ch in " ".join(rng.sample(words, 4)) + "\n":
+            keys.append(ENTER if ch == "\n" else ch.encode())
+        keys += [b"\x7f"] * rng.randint(0, 4) + [b"\x1b[3~", b"\x1b[6~", b"\x1b[D", b"\x1b[H", b"\x13"]
+    ed = Editor(48, 160, dict(disk0))
+    term = Terminal(48, 160)
+    term.feed(ed.redraw())
+    term.snapshot()
+    for i, k in enumerate(keys):
+        term.feed(ed.press(k))
+        term.snapshot()
+        if i % 175 == 174:
+            for got, want in zip((term.chars, term.fg, term.bg, term.attrs), full_read(term.screen, 48, 160)):
+                assert np.array_equal(got, want)
+            _assert_same_screen(term, keys[:i + 1], 48, 160, disk0)
+    _assert_same_screen(term, keys, 48, 160, disk0)
