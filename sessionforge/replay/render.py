@@ -175,6 +175,16 @@ class Painter:
         if at >= 0 and shift and self._put_shifted(r, oc, os_, nc, ns, shift, at):
             self.cells[r], self.styles[r] = nc, ns
             return
+        if oc is self.blank_cells and os_ is self.blank_styles:
+            # a row that just scrolled in (or a cleared screen): write up to its last
+            # non-blank cell, no diff needed
+            b = len(nc.rstrip(" "))
+            if ns[b:] != self.blank_styles[b:]:
+                b = self.cols - common_suffix(os_, ns)
+            if b:
+                self._write(r, 0, nc[:b], ns[:b])
+            self.cells[r], self.styles[r] = nc, ns
+            return
         a, b = self._span(oc, os_, nc, ns)
         if shift and b - a > REWRITE_MAX:
             cols = self.cols
