@@ -63,6 +63,11 @@ def run_build(inputs: list[str], out: Path, executor: str, workers: int, args: a
     res = build_dataset(inputs, out, cfg)   # the pool's workers have exited (and been counted) on return
     wall = time.perf_counter() - t0
     r1 = resource.getrusage(who)
+    if res.failed:  # a speed measured over failed tasks would mean nothing
+        import polars as pl
+
+        errors = pl.read_parquet(out / "errors.parquet").head(3).to_dicts()
+        sys.exit(f"{executor} x{workers}: {res.failed} repositories failed, e.g. {errors}")
     cpu = (r1.ru_utime + r1.ru_stime) - (r0.ru_utime + r0.ru_stime)
     t = res.doc["totals"]
     return {"executor": executor, "workers": workers, "frames": t["frames"], "sessions": t["sessions"],
