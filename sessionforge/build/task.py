@@ -143,8 +143,9 @@ def run_replay_task(job: dict[str, Any], progress: Callable[[int], None] | None 
             commits = [str(c) for c in list_commits(job["path"], cfg.replay)]
             part = commits[job["start"]:job["stop"]]
             if not part or part[0] != job["first_commit"] or part[-1] != job["last_commit"]:
+                shutil.rmtree(staging, ignore_errors=True)
                 return {"status": "error", "stage": "plan",
-                        "message": "the repository's history changed since planning; rerun with --overwrite"}
+                        "message": "the repository's history changed during the build; run the build again"}
             stage = "replay"
             prefix = f"{repo_key(job['identity'])}-s{job['slice']:05d}"
             sink = RotatingSink(staging, prefix, cfg.replay.rows, cfg.replay.cols, cfg.codec,
