@@ -73,7 +73,29 @@ def glyph(ch: str) -> tuple[str, str]:
 
 def is_plain(line: str) -> bool:
     """True when every code point of ``line`` is printable ASCII (one cell each)."""
-    return line.isascii() and line.isprintable()
+    if len(line) < 256:
+        return line.isascii() and line.isprintable()
+    # long lines are asked several times per key: hashing (cached in the str) is
+    # ~10x cheaper than isprintable
+    got = _PLAIN.get(line)
+    if got is None:
+        got = line.isascii() and line.isprintable()
+        if len(_PLAIN) >= 64:
+            _PLAIN.clear()
+        _PLAIN[line] = got
+    return got
+
+
+_PLAIN: dict[str, bool] = {}
+
+
+def derived_plain(new: str, old: str, inserted: str = "") -> None:
+    """Record that ``new`` (``old`` with ``inserted`` added or chars removed) is plain
+    when that follows from ``old`` being plain, sparing a scan of a long line."""
+    if len(new) >= 256 and (not inserted or " " <= inserted < "\x7f") and is_plain(old):
+        if len(_PLAIN) >= 64:
+            _PLAIN.clear()
+        _PLAIN[new] = True
 
 
 def layout(line: str) -> tuple[str, str, list[int]]:
@@ -84,6 +106,21 @@ def layout(line: str) -> tuple[str, str, list[int]]:
     """
     if is_plain(line):
         return line, T_TEXT * len(line), list(range(len(line) + 1))
+    got = _LAYOUTS.get(line)
+    if got is None:
+        got = _layout(line)
+        if len(_LAYOUTS) >= 64:
+            _LAYOUTS.clear()
+        _LAYOUTS[line] = got
+    return got
+
+
+# Recent layouts: one key is laid out several times (cursor cell, row render), and
+# a line of 100k characters must not be walked in Python more than once per change.
+_LAYOUTS: dict[str, tuple[str, str, list[int]]] = {}
+
+
+def _layout(line: str) -> tuple[str, str, list[int]]:
     cells: list[str] = []
     styles: list[str] = []
     xs: list[int] = []

@@ -17,7 +17,7 @@ only (see :func:`display.window`); other lines show their start and a ">" marker
 from __future__ import annotations
 
 from ..errors import SessionforgeError
-from .display import TAB_SIZE, glyph
+from .display import TAB_SIZE, derived_plain, glyph
 from .fastkeys import FAST_MOVES, FastKeys
 from .render import Painter
 from .view import EDITOR_VERSION, PROMPT_LABELS
@@ -143,7 +143,8 @@ class Editor(FastKeys):
         line = self.lines[cl]
         x = self._cell_x(line, cc)
         w = TAB_SIZE - x % TAB_SIZE if ch == "\t" else len(glyph(ch)[0])
-        self.lines[cl] = line[:cc] + ch + line[cc:]
+        self.lines[cl] = new = line[:cc] + ch + line[cc:]
+        derived_plain(new, line, ch)
         self.cursor_col = cc + 1
         self._touch()
         self._row_changed(cl, w, x)
@@ -166,7 +167,8 @@ class Editor(FastKeys):
         if cc > 0:
             x = self._cell_x(line, cc - 1)
             w = self._cell_x(line, cc) - x
-            self.lines[cl] = line[:cc - 1] + line[cc:]
+            self.lines[cl] = new = line[:cc - 1] + line[cc:]
+            derived_plain(new, line)
             self.cursor_col = cc - 1
             self._touch()
             self._row_changed(cl, -w, x)
@@ -185,7 +187,8 @@ class Editor(FastKeys):
         if cc < len(line):
             x = self._cell_x(line, cc)
             w = self._cell_x(line, cc + 1) - x
-            self.lines[cl] = line[:cc] + line[cc + 1:]
+            self.lines[cl] = new = line[:cc] + line[cc + 1:]
+            derived_plain(new, line)
             self._touch()
             self._row_changed(cl, -w, x)
         elif cl + 1 < len(self.lines):

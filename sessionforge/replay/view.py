@@ -220,8 +220,15 @@ class EditorView:
         gw, width = self._gw, self._width
         g = f"{ln + 1:>{gw - 1}} "
         off = self._hoff if ln == self.cursor_line else 0
-        if off == 0 and len(line) <= width and is_plain(line):
-            return g + line + " " * (width - len(line)), self._plain_styles
+        if is_plain(line):
+            if off == 0 and len(line) <= width:
+                return g + line + " " * (width - len(line)), self._plain_styles
+            # a long plain line: lay out only the window, not the whole line
+            part = line[off:off + width + 1]
+            wc, ws = window(part, T_TEXT * len(part), 0, width)
+            if off:
+                wc, ws = "<" + wc[1:], T_MARK + ws[1:]
+            return g + wc, T_GUTTER * gw + ws
         cells, styles, _ = layout(line)
         wc, ws = window(cells, styles, off, width)
         return g + wc, T_GUTTER * gw + ws
