@@ -38,12 +38,14 @@ def gated_scan(log_a: torch.Tensor, b: torch.Tensor, h0: torch.Tensor | None = N
     """All states of ``h_t = exp(log_a_t) * h_{t-1} + b_t``, computed in parallel over t.
 
     log_a, b: (T, B, C) with ``-MAX_LOG_DECAY <= log_a <= 0``; h0: (B, C) or None (zeros).
-    Returns h (T, B, C) in float32. Within chunks of ``chunk`` steps the scan is a
+    Returns h (T, B, C) in float32 (float64 for float64 inputs). Within chunks of ``chunk`` steps the scan is a
     log-space cumulative sum; chunk end states are combined by a doubling
     (Hillis-Steele) scan, so the depth is O(log T) and nothing overflows.
     """
     t, bsz, ch = b.shape
-    log_a, b = log_a.float(), b.float()
+    # bf16/fp16 would lose the running decay product: scan in at least float32
+    dt = torch.promote_types(b.dtype, torch.float32)
+    log_a, b = log_a.to(dt), b.to(dt)
     n = max(1, math.ceil(t / chunk))
     pad = n * chunk - t
     if pad:  # a = 1, b = 0 after the end: changes no real step
@@ -56,7 +58,7 @@ def gated_scan(log_a: torch.Tensor, b: torch.Tensor, h0: torch.Tensor | None = N
     decay = torch.exp(cum[:, -1])  # (n, B, C): a chunk's total decay
     end = local[:, -1]  # (n, B, C): a chunk's end state from a zero start
     if h0 is not None:
-        end = torch.cat([end[:1] + decay[:1] * h0.float(), end[1:]], dim=0)
+        end = torch.cat([end[:1] + decay[:1] * h0.to(dt), end[1:]], dim=0)
     # inclusive scan over chunks of (decay, end): doubling steps, each combining with the
     # partial result `step` chunks earlier
     step = 1
@@ -64,7 +66,7 @@ def gated_scan(log_a: torch.Tensor, b: torch.Tensor, h0: torch.Tensor | None = N
         end = torch.cat([end[:step], end[step:] + decay[step:] * end[:-step]], dim=0)
         decay = torch.cat([decay[:step], decay[step:] * decay[:-step]], dim=0)
         step *= 2
-    start = torch.zeros_like(end[:1]) if h0 is None else h0.float()[None]
+    start = torch.zeros_like(end[:1]) if h0 is None else h0.to(dt)[None]
     entering = torch.cat([start, end[:-1]], dim=0)  # (n, B, C): state entering each chunk
     h = local + torch.exp(cum) * entering[:, None]  # (n, chunk, B, C)
     return h.reshape(n * chunk, bsz, ch)[:t]
@@ -120,7 +122,8 @@ class _GatedBlock(nn.Module):
     def step(self, x: torch.Tensor, h0: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
         """One time step: x (B, hidden), h0 (B, inner) or None -> (out (B, hidden), h (B, inner))."""
         log_a, b, z = self.coefficients(x)  # (B, inner) each
-        h = b.float() if h0 is None else torch.exp(log_a.float()) * h0.float() + b.float()
+        dt = torch.promote_types(b.dtype, torch.float32)
+        h = b.to(dt) if h0 is None else torch.exp(log_a.to(dt)) * h0.to(dt) + b.to(dt)
         return self.finish(x, h, z), h
 
 
