@@ -11,7 +11,7 @@ class ReplayConfig:
     """Options of a replay: screen size, which history, which files, limits, realism.
 
     Skipped file changes are counted by reason (``binary``, ``submodule``, ``symlink``,
-    ``oversize``, ``non_utf8``, ``unsafe_path``, ``excluded``, ``mode_only``) and whole
+    ``oversize``, ``non_utf8``, ``unsafe_path``, ``excluded``, ``mode_only``, ``long_line``) and whole
     commits over ``max_diff_bytes`` as ``commit_too_large``. Non-UTF-8 files are skipped,
     never shown approximately: the editor holds ``str`` and the lossless promise is
     byte-for-byte.
@@ -31,6 +31,9 @@ class ReplayConfig:
     exclude: list[str] = field(default_factory=list)
     max_file_bytes: int = 1_000_000      # either side of a change over this -> skipped "oversize"
     max_diff_bytes: int = 2_000_000      # characters a commit would type; over -> "commit_too_large"
+    # Guard against minified/generated files: a side with a line longer than this is
+    # skipped as "long_line" (None = no limit; lines are shown with horizontal scrolling).
+    max_line_chars: Optional[int] = None
     session_frames: int = 100_000        # cut a session at the first commit boundary past this
     # Realism, all off by default; seeded per commit, so any slice of history replays the same.
     seed: int = 0
@@ -44,6 +47,8 @@ class ReplayConfig:
         for name in ("max_file_bytes", "max_diff_bytes", "session_frames"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+        if self.max_line_chars is not None and self.max_line_chars <= 0:
+            raise ValueError(f"max_line_chars must be positive, got {self.max_line_chars}")
         if self.max_commits is not None and self.max_commits <= 0:
             raise ValueError(f"max_commits must be positive, got {self.max_commits}")
         for name in ("typo_rate", "idle_rate", "wander_rate"):

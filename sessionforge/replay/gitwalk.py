@@ -10,7 +10,8 @@ counted under one reason per change (``skipped`` dict): ``submodule`` (gitlink),
 ``excluded`` (include/exclude globs), ``oversize`` (over ``max_file_bytes``),
 ``binary`` (a NUL byte in the first 8000 bytes, git's own test), ``non_utf8`` (not
 valid UTF-8: skipped rather than shown approximately, so the lossless check stays
-byte-exact), ``mode_only`` (only the file mode changed). A change whose *new* side is
+byte-exact), ``long_line`` (a line over ``max_line_chars``, when set), ``mode_only``
+(only the file mode changed). A change whose *new* side is
 replayable but whose old side is not (binary -> text) is replayed as a new file; a
 change whose new side is not replayable is skipped (a rename of a text file into one
 still deletes the old path in the editor). Counts are per changed path per commit.
@@ -219,6 +220,9 @@ class ChangeReader:
             text = data.decode("utf-8")
         except UnicodeDecodeError:
             return "non_utf8"
+        limit = self.cfg.max_line_chars
+        if limit is not None and len(text) > limit and max(map(len, text.split("\n"))) > limit:
+            return "long_line"
         return path, text, data
 
     def _wanted(self, path: str) -> bool:

@@ -121,3 +121,11 @@ def test_type_changes(tmp_path):
     assert not any(k[2] == "a" or k[1] == "a" for k in kinds)             # text -> binary: skipped
     # a type change is a delete plus an add in libgit2: the new link "c" and the old link "d"
     assert cc.skipped == {"binary": 1, "symlink": 2, "mode_only": 1}
+
+
+def test_long_line_guard(tmp_path):
+    f = RepoFactory(tmp_path / "r")
+    f.commit({"min.js": "x" * 50 + "\n" + "y" * 300, "ok.txt": "z" * 200 + "\n" * 200})
+    cc = next(iter_changes(f.path, ReplayConfig(max_line_chars=250)))
+    assert _kinds(cc) == [("add", None, "ok.txt")] and cc.skipped == {"long_line": 1}
+    assert len(next(iter_changes(f.path, ReplayConfig())).changes) == 2   # off by default
