@@ -12,7 +12,7 @@ from sessionforge.formats import (
     ATTR_BLINK, ATTR_BOLD, ATTR_ITALIC, ATTR_REVERSE, ATTR_STRIKE, ATTR_UNDERLINE, ATTR_WIDE,
     Frames, ShardWriter, open_shard,
 )
-from sessionforge.formats import block
+from sessionforge.formats import block, layout
 
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
@@ -152,3 +152,20 @@ def test_long_scrolling_session_uses_moves_and_stays_small(tmp_path):
         np.testing.assert_array_equal(got.chars[top], text[top : top + 40])
     # each frame brings 60 new random chars (~50 bytes after compression) and nothing else
     assert info.compressed_bytes / 300 < 120
+
+
+@pytest.mark.parametrize("codec", ["xz", "zstd"])
+def test_output_is_deterministic(tmp_path, codec):
+    """Same calls -> byte-identical shards, with or without the compression thread."""
+    rng = np.random.default_rng(3)
+    sessions = [({"i": i}, [0, 1, 2], random_session(rng, 5, 7, 40, 3)) for i in range(3)]
+    blobs = []
+    for k, threads in enumerate([True, False, True]):
+        path = tmp_path / f"d{k}.tss"
+        with ShardWriter(path, 5, 7, codec=codec, block_frames=9, threads=threads) as w:
+            write_sessions(w, sessions)
+            written = w.bytes_written
+        blobs.append(path.read_bytes())
+        # bytes_written after the last end_session is exactly where the index starts
+        assert layout.FOOTER.unpack(blobs[-1][-24:])[0] == written
+    assert blobs[0] == blobs[1] == blobs[2]
