@@ -49,10 +49,14 @@ def _run(cfg, data, out: Path, resume: bool, progress: bool) -> None:
 
     from sessionforge.train.loop import train
 
-    console = Console(stderr=True)
+    import os
+
+    # Under torchrun every rank runs this; only rank 0 draws the bar and prints.
+    lead = int(os.environ.get("RANK", "0")) == 0
+    console = Console(stderr=True, quiet=not lead)
     bar = Progress(
         TextColumn("[bold]train"), BarColumn(), MofNCompleteColumn(), TextColumn("loss {task.fields[loss]}"),
-        TimeElapsedColumn(), TimeRemainingColumn(), console=console, disable=not progress,
+        TimeElapsedColumn(), TimeRemainingColumn(), console=console, disable=not (progress and lead),
     )
     task = bar.add_task("train", total=cfg.train.steps, loss="-")
     with bar:

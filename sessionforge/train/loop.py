@@ -191,6 +191,10 @@ def train(
             gnorm = torch.nn.utils.clip_grad_norm_(model.parameters(), tc.grad_clip) if tc.grad_clip > 0 else None
             optimizer.step()
             carried = res.state if carry else None
+            if world > 1:  # log the loss of the whole global batch, not rank 0's share
+                tot = torch.tensor([res.loss * res.tokens, float(res.tokens)], dtype=torch.float64, device=device)
+                dist.all_reduce(tot)
+                res.loss, res.tokens = float(tot[0] / tot[1].clamp(min=1)), int(tot[1])
             step += 1
             frames += tc.window * tc.batch * world
             result.losses.append(res.loss)
