@@ -28,6 +28,7 @@ import numpy as np
 import pyte
 
 from .palette import _CELL_CACHE, PALETTE, cell_value
+from . import tracking
 from .tracking import _FastStream, _TrackingScreen
 
 __all__ = ["PALETTE", "Terminal", "cell_value", "full_read"]
@@ -51,7 +52,7 @@ class Terminal:
         self._mv = tuple(memoryview(p.reshape(-1)) for p in (self.chars, self.fg, self.bg, self.attrs))
         self._chg: dict[int, list[int]] = {}
         self.screen = _TrackingScreen(self, cols, rows)
-        self.stream = _FastStream(self.screen)
+        self.stream = (_FastStream if tracking.PYTE_FAST else pyte.ByteStream)(self.screen)
         self.cursor: tuple[int, int, bool] = (0, 0, True)
         # a fresh pyte screen is all default blanks, which is how the planes start:
         # report every row as changed for the first frame without reading pyte

@@ -10,6 +10,7 @@ feed random byte streams to both and compare the resulting screens.
 from __future__ import annotations
 
 import re
+from importlib.metadata import version
 from itertools import repeat
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +22,10 @@ from .palette import cell_value
 
 if TYPE_CHECKING:
     from .terminal import Terminal
+
+# The speed-ups re-implement pyte 0.8.2 internals; any other pyte version gets stock
+# pyte behaviour (the change tracking itself only relies on documented effects).
+PYTE_FAST = version("pyte") == "0.8.2"
 
 
 class _PenCache(dict):
@@ -83,7 +88,7 @@ class _TrackingScreen(pyte.Screen):
         y, x0 = c.y, c.x
         was_dirty = y in self.dirty
         n = len(data)
-        if (x0 + n <= self.columns and data.isascii() and data.isprintable()
+        if (PYTE_FAST and x0 + n <= self.columns and data.isascii() and data.isprintable()
                 and (self.g1_charset if self.charset else self.g0_charset) is cs.LAT1_MAP
                 and mo.IRM not in self.mode):
             # Fast path, same result as pyte's draw: printable ASCII is one cell per
@@ -162,22 +167,24 @@ class _TrackingScreen(pyte.Screen):
 
     def insert_characters(self, count: int | None = None) -> None:
         y, x = self.cursor.y, self.cursor.x
+        ich = self._ich if PYTE_FAST else super().insert_characters
         if y in self.dirty or x >= self.columns:
-            self._ich(count)
+            ich(count)
             return
         self._flush_rows(range(y, y + 1))
-        self._ich(count)
+        ich(count)
         self.dirty.discard(y)
         self._term._shift_right(y, x, count or 1, cell_value(self.buffer[y].default))
 
     def delete_characters(self, count: int | None = None) -> None:
         y, x = self.cursor.y, self.cursor.x
         line = self.buffer.get(y)
+        dch = self._dch if PYTE_FAST else super().delete_characters
         if y in self.dirty or x >= self.columns or line is None or line.default != self.default_char:
-            self._dch(count)
+            dch(count)
             return
         self._flush_rows(range(y, y + 1))
-        self._dch(count)
+        dch(count)
         self.dirty.discard(y)
         n = count or 1
         self._term._shift_left(y, x, n)
@@ -209,7 +216,7 @@ class _TrackingScreen(pyte.Screen):
 
     def cursor_position(self, line: int | None = None, column: int | None = None) -> None:
         """pyte's cursor_position without its call chain (origin mode goes to pyte)."""
-        if self.margins is not None and mo.DECOM in self.mode:
+        if not PYTE_FAST or self.margins is not None and mo.DECOM in self.mode:
             super().cursor_position(line, column)
             return
         x = (column or 1) - 1
@@ -220,6 +227,9 @@ class _TrackingScreen(pyte.Screen):
 
     def linefeed(self) -> None:
         """pyte's linefeed (index, then CR under LNM) without its call chain."""
+        if not PYTE_FAST:
+            super().linefeed()
+            return
         m = self.margins
         c = self.cursor
         bottom = m.bottom if m is not None else self.lines - 1
@@ -232,6 +242,9 @@ class _TrackingScreen(pyte.Screen):
 
     def backspace(self) -> None:
         """pyte's backspace (cursor_back by one, ensure_hbounds)."""
+        if not PYTE_FAST:
+            super().backspace()
+            return
         c = self.cursor
         x = c.x - 1 if c.x == self.columns else c.x
         x -= 1

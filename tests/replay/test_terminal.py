@@ -145,3 +145,27 @@ def test_terminal_screen_is_stock_pyte(feeds: list[list[str]]) -> None:
     t.snapshot()
     for got, want in zip(_planes(t), full_read(ref, ROWS, COLS)):
         np.testing.assert_array_equal(got, want)
+
+
+def test_stock_pyte_paths_when_fast_paths_are_off(monkeypatch) -> None:
+    """With another pyte version the speed-ups switch off; tracking stays exact."""
+    import pyte
+
+    from sessionforge.replay import tracking
+    from sessionforge.replay.editor import Editor
+
+    monkeypatch.setattr(tracking, "PYTE_FAST", False)
+    ed = Editor(12, 40, {"f": "\n".join(f"line {i}\tx日" for i in range(60))})
+    t = Terminal(12, 40)
+    assert type(t.stream) is pyte.ByteStream
+    ref = pyte.Screen(40, 12)
+    ref_stream = pyte.ByteStream(ref)
+    keys = [b"\x0f", b"f", b"\r", *[b"\x1b[B"] * 14, b"a", b"\x7f", b"\r", b"\x0b",
+            b"\x1b[F", b"z", b"\x1b[5~", b"\x1b[C", b"\x1b[3~"]
+    outs = [ed.redraw()] + [ed.press(k) for k in keys]
+    for out in outs:
+        t.feed(out)
+        ref_stream.feed(out)
+        t.snapshot()
+        for got, want in zip(_planes(t), full_read(ref, 12, 40)):
+            np.testing.assert_array_equal(got, want)
