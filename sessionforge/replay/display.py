@@ -141,13 +141,6 @@ def _layout(line: str) -> tuple[str, str, list[int]]:
     return "".join(cells), "".join(styles), xs
 
 
-def cell_x(line: str, col: int) -> int:
-    """Cell column of code point index ``col`` within ``line`` (no scrolling)."""
-    if is_plain(line):
-        return col
-    return layout(line[:col])[2][-1]
-
-
 def window(cells: str, styles: str, offset: int, width: int) -> tuple[str, str]:
     """Cut ``width`` cells of a laid-out line starting at cell ``offset``.
 

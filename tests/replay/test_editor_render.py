@@ -136,3 +136,16 @@ def test_default_size_replay_like_session() -> None:
                 assert np.array_equal(got, want)
             _assert_same_screen(term, keys[:i + 1], 48, 160, disk0)
     _assert_same_screen(term, keys, 48, 160, disk0)
+
+
+@settings(max_examples=200, deadline=None)
+@given(a=st.text(alphabet="ab", max_size=40), b=st.text(alphabet="ab", max_size=40))
+def test_common_prefix_and_suffix(a: str, b: str) -> None:
+    from sessionforge.replay.render import common_prefix, common_suffix
+
+    n = min(len(a), len(b))
+    a, b = a[:n], b[:n]
+    p = common_prefix(a, b)
+    s = common_suffix(a, b)
+    assert a[:p] == b[:p] and (p == n or a[p] != b[p])
+    assert a[n - s:] == b[n - s:] and (s == n or a[n - s - 1] != b[n - s - 1])
