@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 import torch
 
 from sessionforge.model.config import IntegratorConfig
@@ -91,3 +93,17 @@ def test_trains_under_autograd():
     y, _ = model(x)
     y.pow(2).mean().backward()
     assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in model.parameters())
+
+
+@settings(max_examples=30, deadline=None)
+@given(steps=st.integers(1, 70), chunk=st.integers(1, 16), seed=st.integers(0, 2**31 - 1),
+       with_h0=st.booleans())
+def test_scan_equals_loop_for_any_length_and_chunk(steps, chunk, seed, with_h0):
+    g = torch.Generator().manual_seed(seed)
+    log_a = -torch.rand(steps, 2, 3, generator=g, dtype=torch.float64) * MAX_LOG_DECAY
+    b = torch.randn(steps, 2, 3, generator=g, dtype=torch.float64)
+    h0 = torch.randn(2, 3, generator=g, dtype=torch.float64) if with_h0 else None
+    want = naive_scan(log_a, b, h0 if with_h0 else torch.zeros(2, 3, dtype=torch.float64))
+    got = gated_scan(log_a, b, h0, chunk=chunk)
+    assert got.dtype == torch.float64
+    torch.testing.assert_close(got, want, rtol=1e-10, atol=1e-10)

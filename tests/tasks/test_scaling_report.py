@@ -116,3 +116,13 @@ def test_missing_folder_and_single_window_are_clear_errors(tmp_path):
     one = write_run(tmp_path, 64, lambda s: 0.3, steps=10)
     with pytest.raises(ReportError, match="at least 2 different window lengths"):
         analyse([one])
+
+
+def test_cli_prints_one_line_for_a_bad_run(tmp_path, capsys):
+    from sessionforge.cli import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["report", "scaling", str(tmp_path / "missing-run"), "-o", str(tmp_path / "out")])
+    assert exc.value.code == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"error: {tmp_path / 'missing-run'}: not a run folder (no such directory)"]
