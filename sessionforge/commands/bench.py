@@ -35,12 +35,12 @@ def _int_list(value: str | None, what: str) -> list[int] | None:
               help="Backbones among lstm, transformer, linear-rnn  [default: all three]")
 @click.option("--layers", metavar="L[,L,...]", default=None,
               help="Depth: one value for every backbone or one per --backbone  [default: 1]")
-@click.option("--steps", type=int, default=None, help="Optimiser steps per (backbone, n)  [default: 500]")
-@click.option("--hidden", type=int, default=None, help="Width of every backbone  [default: 128]")
+@click.option("--steps", type=int, default=None, help="Optimiser steps per (backbone, n)  [default: 250]")
+@click.option("--hidden", type=int, default=None, help="Width of every backbone  [default: 64]")
 @click.option("--heads", type=int, default=None, help="Attention heads of the Transformer  [default: 4]")
 @click.option("--batch", type=int, default=None, help="Sequences per step  [default: 32]")
-@click.option("--lr", type=float, default=None, help="Peak learning rate (AdamW, warm-up + cosine)  [default: 3e-3]")
-@click.option("--eval-sequences", type=int, default=None, help="Held-out sequences scored per cell  [default: 256]")
+@click.option("--lr", type=float, default=None, help="Peak learning rate (AdamW, warm-up + cosine)  [default: 1e-2]")
+@click.option("--eval-sequences", type=int, default=None, help="Held-out sequences scored per cell  [default: 128]")
 @click.option("--seed", type=int, default=None, help="Seed of data and initialisation  [default: 0]")
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default=None, help="[default: cuda if available]")
 @click.option("--lstm-impl", type=click.Choice(["auto", "torch", "triton", "cudnn"]), default=None,
@@ -59,7 +59,7 @@ def recurrence(task, n_list, backbones, layers, steps, hidden, heads, batch, lr,
 
     \b
     Example (CPU, a few minutes):
-      sessionforge bench recurrence --task frjt --n 16,64,256 --backbone lstm,transformer --steps 300
+      sessionforge bench recurrence --task frjt --n 16,64,256 --backbone lstm,transformer
     n = 10,000 is meant for a GPU (--device cuda).
     """
     import torch
