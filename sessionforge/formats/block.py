@@ -134,8 +134,7 @@ class DecodedBlock:
         A *lineage* is a row's run of edits between two moves onto it (an "epoch"); its
         first version (the head) copies its base: the row's carried state for epoch 0,
         else the version the move's source row showed just before the move. Which
-        version each row shows is tracked as packed (time, version id) values so one
-        running maximum per stretch between move frames finds the latest event; the
+        version each row shows is found by pointer jumping (no loop over frames); the
         cell contents are then forward-filled per lineage, in rounds when a lineage's
         base was itself created in this step.
         """
@@ -164,24 +163,30 @@ class DecodedBlock:
         uniq, inv = np.unique(keys, return_inverse=True)
         V = len(uniq)
         v_lin, v_frame = uniq // (k + 1), uniq % (k + 1)
-        # Shown versions, packed as (2 * frame + is_edit) << 32 | id; ids 0..R-1 = carried rows.
-        vt = np.full((k + 1, R), -1, np.int64)  # (k + 1, R)
-        vt[0] = np.arange(R)
-        edit = v_frame > 0
-        vt[v_frame[edit], ul[v_lin[edit]] // n_ep] = ((2 * v_frame[edit] + 1) << 32) | (R + np.flatnonzero(edit))
+        # Which version each row shows at each frame, by pointer jumping over (frame, row)
+        # cells: a cell points at the cell it copies (same row one frame back, or the
+        # move's source row one frame back) until it reaches one that holds a version
+        # (frame 0 = carried rows 0..R-1, or an edit). Chains are <= k + 1 long, so
+        # ceil(log2(k + 1)) doublings resolve them all - no loop over frames.
+        K1 = k + 1
+        ptr = np.arange(K1 * R, dtype=np.int64).reshape(K1, R) - R  # (K1, R): same row, one frame back
+        ptr[0] = np.arange(R)
+        val = np.zeros(K1 * R, np.int64)
+        val[:R] = np.arange(R)
+        if m1 > m0:
+            ptr[mf, mdst] = (mf - 1) * R + msrc
+        edit = np.flatnonzero(v_frame > 0)
+        e_cell = v_frame[edit] * R + ul[v_lin[edit]] // n_ep  # an edit at (frame, row) wins over a move
+        ptr.reshape(-1)[e_cell] = e_cell
+        val[e_cell] = R + edit
+        ptr = ptr.reshape(-1)
+        for _ in range(max(1, int(K1 - 1).bit_length())):
+            ptr = ptr[ptr]
+        shown = val[ptr].reshape(K1, R)  # (K1, R) version shown; row 0 = before the step
         base = ul // n_ep  # (L,) base version id of each lineage; epoch-0 lineages start from the carried row
         if m1 > m0:
-            alias = np.empty(m1 - m0, np.int64)
-            bounds = np.flatnonzero(np.diff(mf, prepend=0))  # first move of each move frame
-            prev = 0
-            for i, j in zip(bounds.tolist(), bounds[1:].tolist() + [m1 - m0]):
-                t = int(mf[i])
-                np.maximum.accumulate(vt[prev:t], axis=0, out=vt[prev:t])
-                alias[i:j] = vt[t - 1, msrc[i:j]] & 0xFFFFFFFF
-                vt[t, mdst[i:j]] = np.maximum(vt[t, mdst[i:j]], ((2 * t) << 32) | alias[i:j])
-                prev = t - 1
-            np.maximum.accumulate(vt[prev:], axis=0, out=vt[prev:])
-            # The e-th move onto a row (in time order) starts that row's epoch e.
+            # The e-th move onto a row (in time order) starts that row's epoch e, from what
+            # the source row showed just before the move.
             order = np.lexsort((mf, mdst))
             first = np.searchsorted(mdst[order], mdst[order], "left")
             mep = np.empty(m1 - m0, np.int64)
@@ -189,9 +194,7 @@ class DecodedBlock:
             pos = np.searchsorted(ul, mdst * n_ep + mep)
             hit = pos < L
             hit[hit] = ul[pos[hit]] == (mdst * n_ep + mep)[hit]
-            base[pos[hit]] = alias[hit]
-        else:
-            np.maximum.accumulate(vt, axis=0, out=vt)
+            base[pos[hit]] = shown[mf[hit] - 1, msrc[hit]]
         # Fill cell sources lineage by lineage; a lineage whose base was built in this step waits a round.
         src_all = np.empty((R + V, C), self._it)  # (R + V, C) value index of every cell of every version
         src_all[:R] = self._carry
@@ -233,7 +236,7 @@ class DecodedBlock:
             seg -= (v_lin[vids] * big).astype(it)[:, None]
             src_all[R + vids] = seg
         self._planes = tuple(np.take(v, src_all, mode="clip") for v in self.values)  # each (R + V, C)
-        version = (vt[1:] & 0xFFFFFFFF).astype(np.intp)  # (k, R)
+        version = shown[1:].astype(np.intp)  # (k, R)
         self._version = version
         self._carry = src_all[version[-1]]  # (R, C): state after the step's last frame
 
