@@ -36,6 +36,7 @@ class FrameHeadConfig:
     dropout: float = 0.0
     pool: Literal["mean", "cls"] = "mean"
     out_dim: int = 1024  # the frame vector fed to the integrator
+    out_norm: bool = True  # LayerNorm on the frame vector: keeps frame-to-frame differences visible
 
     def __post_init__(self) -> None:
         if not self.conv_channels:

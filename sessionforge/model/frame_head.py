@@ -90,6 +90,10 @@ class FrameHead(nn.Module):
         )
         self.norm = nn.RMSNorm(cfg.width)
         self.out = nn.Linear(cfg.width, cfg.out_dim)
+        # Consecutive frames often differ in one cell, so the frame vector is a large
+        # constant part plus a small varying one; centring and scaling it helps the
+        # integrator see the varying part early in training.
+        self.out_norm = nn.LayerNorm(cfg.out_dim) if cfg.out_norm else nn.Identity()
 
     def forward(self, cells: torch.Tensor) -> torch.Tensor:
         """(N, D_cell, R, C) -> (N, out_dim)."""
@@ -103,4 +107,4 @@ class FrameHead(nn.Module):
             x = block(x)
         x = self.norm(x)
         pooled = x[:, 0] if self.cls is not None else x.mean(dim=1)  # (N, width)
-        return self.out(pooled)  # (N, out_dim)
+        return self.out_norm(self.out(pooled))  # (N, out_dim)

@@ -63,15 +63,25 @@ def _autocast(device: torch.device, dtype: torch.dtype | None):
 
 
 class _Rng:
-    """Save/restore the RNG streams a chunk consumed, so recomputation replays dropout."""
+    """Save/restore the RNG streams a chunk consumed, so recomputation replays dropout.
 
-    def __init__(self, device: torch.device) -> None:
+    Only when the model has dropout: a CPU RNG state is 5 KB, per chunk and pass.
+    """
+
+    def __init__(self, device: torch.device, model: FBAM) -> None:
         self.cuda = device.type == "cuda"
+        self.active = any(isinstance(m, torch.nn.Dropout) and m.p > 0 for m in model.modules()) or (
+            getattr(model.cfg.integrator, "dropout", 0.0) > 0
+        )
 
-    def get(self) -> tuple:
+    def get(self) -> tuple | None:
+        if not self.active:
+            return None
         return (torch.get_rng_state(), torch.cuda.get_rng_state() if self.cuda else None)
 
-    def set(self, st: tuple) -> None:
+    def set(self, st: tuple | None) -> None:
+        if st is None:
+            return
         torch.set_rng_state(st[0])
         if self.cuda:
             torch.cuda.set_rng_state(st[1])
@@ -112,7 +122,7 @@ def streaming_step(
     device = torch.device(device)
     L = window.length
     bounds = [(t, min(t + chunk, L)) for t in range(0, L, chunk)]
-    rng = _Rng(device)
+    rng = _Rng(device, model)
     amp = _autocast(device, autocast_dtype)
 
     def load(t0: int, t1: int) -> FrameInputs:
@@ -120,7 +130,7 @@ def streaming_step(
 
     # 1. frame head, no graph: E (L, B, D) kept per chunk.
     emb: list[torch.Tensor] = []
-    head_rng: list[tuple] = []
+    head_rng: list[tuple | None] = []
     with torch.no_grad(), amp:
         for t0, t1 in bounds:
             head_rng.append(rng.get())
@@ -132,7 +142,7 @@ def streaming_step(
 
     # 2. integrator forward over the whole window, no graph: checkpoint at chunk starts.
     ckpts: list[object] = []
-    lstm_rng: list[tuple] = []
+    lstm_rng: list[tuple | None] = []
     state = state0
     with torch.no_grad(), amp:
         for j in range(len(bounds)):
