@@ -98,9 +98,9 @@ class DecodedBlock:
     ``SUB`` frames as a table of value indices, forward-filled down each row's
     versions, starting from the rows' state before the step (``carry``); the working
     set stays in cache however long the block is. Moved rows (scrolling) only relabel
-    which version a row shows; a step is cut into segments at frames with moves so a
-    row edited after a move starts from the moved content. Sequential reads reuse the
-    last step; reading backwards restarts from the key frame.
+    which version a row shows; a row edited after a move starts a new lineage from the
+    moved content (see ``_advance``). Sequential reads reuse the last step; reading
+    backwards restarts from the key frame.
     """
 
     def __init__(self, rows: int, cols: int, n: int, values: tuple[np.ndarray, ...], counts: np.ndarray,
@@ -118,7 +118,6 @@ class DecodedBlock:
         np.cumsum(span_len, out=self._cell_at[1:])
         self._move_at = np.zeros(n + 1, np.int64)  # first move of each frame
         np.cumsum(move_counts, out=self._move_at[1:])
-        self._move_frames = np.flatnonzero(move_counts)
         self._move_dst, self._move_src = move_dst.astype(np.intp), move_src.astype(np.intp)
         self._big = len(values[0])  # R*C + c: larger than any value index
         self._it = np.int32 if rows * self._big < 2**31 - 1 else np.int64
