@@ -288,7 +288,7 @@ class _FastStream(pyte.ByteStream):
 
     # one token per match: plain text (exactly pyte's own text pattern) | CSI | ESC x | C0
     _tok = re.compile("(" + pyte.Stream._text_pattern.pattern + ")"
-                      + r"|\x1b\[(\?)?([0-9;]*)([@A-Za-z])|\x1b([78DEHMc])|([\r\n\x08\t])")
+                      + r"|\x1b\[(\?)?([0-9;]*)([@A-Za-z])|\x1b([78DEHMc])|([\r\n\x08\t]+)")
 
     def attach(self, screen: pyte.Screen) -> None:
         super().attach(screen)
@@ -312,6 +312,7 @@ class _FastStream(pyte.ByteStream):
         draw = self.listener.draw
         tok = self._tok.match
         csi_cache = self._csi_cache
+        basic = self._basic_fast
         send = self._send_to_parser
         ground = self._taking_plain_text
         off, n = 0, len(text)
@@ -324,7 +325,8 @@ class _FastStream(pyte.ByteStream):
                     if kind == 1:
                         draw(m.group(1))
                     elif kind == 6:
-                        self._basic_fast[m.group(6)]()
+                        for ch in m.group(6):  # a run of CR/LF/BS/HT (e.g. "\n\b" between rows)
+                            basic[ch]()
                     elif kind == 4:
                         # an editor repeats a few sequences (status and cursor moves): cache
                         # each one's parse
