@@ -119,6 +119,10 @@ class ShardWriter:
         if not (chars.dtype is _U32 and fg.dtype is _U8 and bg.dtype is _U8 and attrs.dtype is _U8
                 and (chars.shape, fg.shape, bg.shape, attrs.shape) == self._shapes):
             planes = self._coerce(planes)
+        if type(action) is not bytes:
+            if not isinstance(action, (bytearray, memoryview)):
+                raise ShardWriteError(self.path, None, f"action must be bytes, got {type(action).__name__}")
+            action = bytes(action)
         if self._b.n == 0 or changed is None:  # whole frames are checked now; spans at block end
             self._check_values(planes, None)
         self._b.add(planes, cursor, action, changed)

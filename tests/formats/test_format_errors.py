@@ -178,13 +178,14 @@ def test_close_with_open_session_fails_and_cleans_up(tmp_path):
     assert leftovers(tmp_path) == []
 
 
-@pytest.mark.parametrize("case", ["shape", "dtype", "palette", "codepoint", "span", "meta", "order", "cursor"])
+@pytest.mark.parametrize("case", ["shape", "dtype", "palette", "codepoint", "span", "meta", "order", "cursor",
+                                  "action"])
 def test_writer_rejects_bad_input_clearly(tmp_path, case):
     R, C = 3, 4
     ch, z = np.zeros((R, C), np.uint32), np.zeros((R, C), np.uint8)
     messages = {"shape": "shape", "dtype": "must be uint32", "palette": "outside the palette of 2",
                 "codepoint": "above 0x10FFFF", "span": "outside the 3x4 frame", "meta": "msgpack",
-                "order": "begin_session", "cursor": "cursor"}
+                "order": "begin_session", "cursor": "cursor", "action": "action must be bytes"}
     with pytest.raises(ShardWriteError, match=messages[case]):
         with ShardWriter(tmp_path / "x.tss", R, C, block_frames=2) as w:
             if case == "order":
@@ -198,7 +199,7 @@ def test_writer_rejects_bad_input_clearly(tmp_path, case):
                    "codepoint": np.full((R, C), 0x110000, np.uint32)}.get(case, ch)
             span = [(R, 0, 1)] if case == "span" else [(1, 0, C)]
             cursor = (-1, 0, True) if case == "cursor" else (0, 0, True)
-            w.add_frame(bad, fg, z, z, cursor, b"", span)
+            w.add_frame(bad, fg, z, z, cursor, "typed" if case == "action" else b"", span)
             w.add_frame(ch, z, z, z, (0, 0, True), b"")
             w.end_session()
     assert leftovers(tmp_path) == []
