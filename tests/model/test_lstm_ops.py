@@ -38,3 +38,19 @@ def test_auto_is_the_reference_on_cpu_and_unknown_impls_are_rejected():
     assert ops.resolve_impl("auto", torch.device("cpu")) == "torch"
     with pytest.raises(ops.KernelUnavailableError, match="unknown lstm_impl"):
         ops.resolve_impl("fast", torch.device("cpu"))
+
+
+def test_triton_impl_through_the_interpreter_matches_torch_nn_lstm_with_gradients():
+    # tests/conftest.py sets TRITON_INTERPRET=1, so the Triton kernel runs on the CPU here.
+    torch.manual_seed(2)
+    ref = torch.nn.LSTM(5, 4)
+    x = torch.randn(6, 3, 5, requires_grad=True)
+    h0, c0 = torch.randn(3, 4), torch.randn(3, 4)
+    y, _ = ref(x, (h0[None], c0[None]))
+    y.sum().backward()
+    want = x.grad.clone()
+    x.grad = None
+    got, _ = ops.lstm(x, ref.weight_ih_l0, ref.weight_hh_l0, ref.bias_ih_l0 + ref.bias_hh_l0, h0, c0, impl="triton")
+    torch.testing.assert_close(got, y, rtol=1e-5, atol=1e-5)
+    got.sum().backward()
+    torch.testing.assert_close(x.grad, want, rtol=1e-5, atol=1e-5)
