@@ -22,7 +22,9 @@ prefix/suffix searches run at C speed.
 from __future__ import annotations
 
 import unicodedata
+from typing import Sequence
 
+import numpy as np
 from wcwidth import wcwidth  # the very function pyte uses, so widths always agree
 
 TAB_SIZE = 8
@@ -98,29 +100,62 @@ def derived_plain(new: str, old: str, inserted: str = "") -> None:
         _PLAIN[new] = True
 
 
-def layout(line: str) -> tuple[str, str, list[int]]:
+def layout(line: str) -> tuple[str, str, Sequence[int]]:
     """Lay out a logical line: ``(cells, styles, xs)``.
 
     ``xs[i]`` is the cell column where code point ``i`` starts; ``xs[len(line)]`` is
-    the total width (where the cursor sits at the end of the line).
+    the total width (where the cursor sits at the end of the line). ``xs`` is a list
+    for plain lines and an int64 numpy array otherwise (cheap to shift, see
+    :func:`derive_layout`).
     """
     if is_plain(line):
         return line, T_TEXT * len(line), list(range(len(line) + 1))
     got = _LAYOUTS.get(line)
     if got is None:
         got = _layout(line)
-        if len(_LAYOUTS) >= 64:
-            _LAYOUTS.clear()
-        _LAYOUTS[line] = got
+        _store(line, got)
     return got
 
 
 # Recent layouts: one key is laid out several times (cursor cell, row render), and
 # a line of 100k characters must not be walked in Python more than once per change.
-_LAYOUTS: dict[str, tuple[str, str, list[int]]] = {}
+_LAYOUTS: dict[str, tuple[str, str, Sequence[int]]] = {}
 
 
-def _layout(line: str) -> tuple[str, str, list[int]]:
+def _store(line: str, got: tuple[str, str, Sequence[int]]) -> None:
+    if len(_LAYOUTS) >= 64:
+        _LAYOUTS.clear()
+    _LAYOUTS[line] = got
+
+
+def derive_layout(new: str, old: str, k: int, inserted: str | None) -> None:
+    """Cache the layout of ``new``: ``old`` with ``inserted`` put at code point ``k``, or
+    (``inserted`` None) with code point ``k`` removed.
+
+    Typing into a long non-plain line (minified code with a few non-ASCII characters)
+    would otherwise walk the whole line in Python on every key; this shifts the cached
+    layout with string and numpy operations instead. Tabs after the edit point change
+    width with their column, so then nothing is derived (``layout`` recomputes).
+    """
+    if len(new) < 512 or is_plain(new):
+        return
+    got = _LAYOUTS.get(old)
+    if got is None or inserted == "\t" or "\t" in new[k:]:
+        return
+    cells, styles, xs = got
+    x = int(xs[k])
+    if inserted is not None:
+        g, st = glyph(inserted)
+        w = len(g)
+        _store(new, (cells[:x] + g + cells[x:], styles[:x] + st * w + styles[x:],
+                     np.concatenate((xs[:k + 1], xs[k:] + w))))
+    else:
+        w = int(xs[k + 1]) - x
+        _store(new, (cells[:x] + cells[x + w:], styles[:x] + styles[x + w:],
+                     np.concatenate((xs[:k + 1], xs[k + 2:] - w))))
+
+
+def _layout(line: str) -> tuple[str, str, Sequence[int]]:
     cells: list[str] = []
     styles: list[str] = []
     xs: list[int] = []
@@ -138,7 +173,7 @@ def _layout(line: str) -> tuple[str, str, list[int]]:
         styles.append(s * len(g))
         x += len(g)
     xs.append(x)
-    return "".join(cells), "".join(styles), xs
+    return "".join(cells), "".join(styles), np.array(xs, np.int64)
 
 
 def window(cells: str, styles: str, offset: int, width: int) -> tuple[str, str]:

@@ -17,7 +17,7 @@ only (see :func:`display.window`); other lines show their start and a ">" marker
 from __future__ import annotations
 
 from ..errors import SessionforgeError
-from .display import TAB_SIZE, derived_plain, glyph
+from .display import TAB_SIZE, derive_layout, derived_plain, glyph
 from .fastkeys import FAST_MOVES, FastKeys
 from .render import Painter
 from .view import EDITOR_VERSION, PROMPT_LABELS
@@ -145,6 +145,7 @@ class Editor(FastKeys):
         w = TAB_SIZE - x % TAB_SIZE if ch == "\t" else len(glyph(ch)[0])
         self.lines[cl] = new = line[:cc] + ch + line[cc:]
         derived_plain(new, line, ch)
+        derive_layout(new, line, cc, ch)
         self.cursor_col = cc + 1
         self._touch()
         self._row_changed(cl, w, x)
@@ -169,6 +170,7 @@ class Editor(FastKeys):
             w = self._cell_x(line, cc) - x
             self.lines[cl] = new = line[:cc - 1] + line[cc:]
             derived_plain(new, line)
+            derive_layout(new, line, cc - 1, None)
             self.cursor_col = cc - 1
             self._touch()
             self._row_changed(cl, -w, x)
@@ -189,6 +191,7 @@ class Editor(FastKeys):
             w = self._cell_x(line, cc + 1) - x
             self.lines[cl] = new = line[:cc] + line[cc + 1:]
             derived_plain(new, line)
+            derive_layout(new, line, cc, None)
             self._touch()
             self._row_changed(cl, -w, x)
         elif cl + 1 < len(self.lines):

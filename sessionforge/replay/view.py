@@ -131,7 +131,7 @@ class EditorView:
     def _cell_x(line: str, col: int) -> int:
         if is_plain(line):
             return col
-        return layout(line)[2][col]
+        return int(layout(line)[2][col])
 
     # -- drawing --------------------------------------------------------------------------
     def _refresh(self, bars: bool = False) -> None:

@@ -49,7 +49,7 @@ def test_every_glyph_is_drawable_and_safe(ch: str) -> None:
 def test_layout_tabs_and_positions() -> None:
     cells, styles, xs = layout("a\tb日\x1b")
     assert cells == "a       b日" + CONT + "^["
-    assert xs == [0, 1, 8, 9, 11, 13]
+    assert list(xs) == [0, 1, 8, 9, 11, 13]
     assert styles[-2:] == T_SPECIAL * 2 and styles[0] == T_TEXT
 
 
@@ -72,3 +72,28 @@ def test_scroll_offset_keeps_cursor_off_markers() -> None:
         off = scroll_offset(x, width)
         col = x - off
         assert (off == 0 and 0 <= col <= width - 2) or (off > 0 and 1 <= col <= width - 2)
+
+
+@settings(max_examples=60, deadline=None)
+@given(base=st.sampled_from(["ab日\x1b\u0301 ", "ab日\x1b\u0301\t "]).flatmap(
+           lambda alphabet: st.text(alphabet=alphabet, min_size=600, max_size=900)),
+       edits=st.lists(st.tuples(st.integers(0, 10_000), st.sampled_from(["x", "日", "\x00", "\t", None])),
+                      max_size=12))
+def test_derived_layouts_equal_fresh_layouts(base: str, edits: list) -> None:
+    from sessionforge.replay import display
+
+    line = base
+    display.layout(line)
+    for pos, ch in edits:
+        k = pos % (len(line) + (1 if ch is not None else 0)) if line or ch else 0
+        if ch is None and not line:
+            continue
+        new = line[:k] + ch + line[k:] if ch is not None else line[:k] + line[k + 1:]
+        display._LAYOUTS.pop(new, None)
+        display.derive_layout(new, line, k, ch)
+        if ch != "\t" and "\t" not in new[k:] and not display.is_plain(new):
+            assert new in display._LAYOUTS  # derived, not recomputed
+        got = display.layout(new)
+        want = display._layout(new)
+        assert got[0] == want[0] and got[1] == want[1] and list(got[2]) == list(want[2])
+        line = new
