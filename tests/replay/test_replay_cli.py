@@ -72,3 +72,12 @@ def test_lossless_failure_exits_3(tmp_path, monkeypatch):
     res = CliRunner().invoke(cli, ["replay", str(f.path), "--out", str(tmp_path / "o.tss")])
     assert res.exit_code == 3
     assert "lossless failure" in res.output
+
+
+def test_bad_options_are_rejected(tmp_path):
+    f = _repo(tmp_path)
+    for args in (["--frame-size", "48by160"], ["--frame-size", "4x10"], ["--set", "typo_rate=2"],
+                 ["--set", "max_commits=0"], ["--codec", "gzip"]):
+        res = CliRunner().invoke(cli, ["replay", str(f.path), "--out", str(tmp_path / "o.tss"), *args])
+        assert res.exit_code != 0, args
+    assert not (tmp_path / "o.tss").exists()
