@@ -148,7 +148,10 @@ class ChangeReader:
     def read(self, commit_hex: str) -> CommitChanges:
         """Diff ``commit_hex`` against its first parent (or the empty tree), with renames."""
         repo = self.repo
-        commit = repo[commit_hex]
+        try:
+            commit = repo[commit_hex].peel(pygit2.Commit)
+        except (KeyError, ValueError, TypeError, pygit2.GitError) as exc:
+            raise RepoError(f"{repo.path}: {commit_hex!r} is not a commit of this repository ({exc})") from None
         parent = _first_parent(repo, commit)
         if parent is None:
             diff = commit.tree.diff_to_tree(swap=True)  # empty tree -> this tree

@@ -129,3 +129,11 @@ def test_long_line_guard(tmp_path):
     cc = next(iter_changes(f.path, ReplayConfig(max_line_chars=250)))
     assert _kinds(cc) == [("add", None, "ok.txt")] and cc.skipped == {"long_line": 1}
     assert len(next(iter_changes(f.path, ReplayConfig())).changes) == 2   # off by default
+
+
+def test_unknown_commit_in_an_explicit_slice(tmp_path):
+    f, ids = _linear(tmp_path, 2)
+    with pytest.raises(RepoError, match="not a commit"):
+        list(iter_changes(f.path, ReplayConfig(), commits=[ids[0], "ab" * 20]))
+    with pytest.raises(RepoError, match="not a commit"):
+        list(iter_changes(f.path, ReplayConfig(), commits=["zz-not-hex"]))
