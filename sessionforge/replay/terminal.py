@@ -24,6 +24,8 @@ exactly what stock pyte computes (checked against stock pyte by the tests).
 
 from __future__ import annotations
 
+from itertools import repeat
+
 import numpy as np
 import pyte
 
@@ -111,11 +113,15 @@ class Terminal:
                 i = base + x
                 mc[i], mf[i], mb[i], ma[i] = v
         else:
-            vals = [cell_value(line[x]) for x in range(lo, hi)]
-            self.chars[y, lo:hi] = [v[0] for v in vals]
-            self.fg[y, lo:hi] = [v[1] for v in vals]
-            self.bg[y, lo:hi] = [v[2] for v in vals]
-            self.attrs[y, lo:hi] = [v[3] for v in vals]
+            # line.get with the line's default reads a missing cell as pyte does, without
+            # a Python-level __missing__ call per blank cell
+            get = _CELL_CACHE.get
+            cells = map(line.get, range(lo, hi), repeat(line.default))
+            vals = np.array([get(c) or cell_value(c) for c in cells], np.uint32)  # (n, 4)
+            self.chars[y, lo:hi] = vals[:, 0]
+            self.fg[y, lo:hi] = vals[:, 1]
+            self.bg[y, lo:hi] = vals[:, 2]
+            self.attrs[y, lo:hi] = vals[:, 3]
         self._changed(y, lo, hi)
 
     def _fill(self, y: int, lo: int, hi: int, v: tuple[int, int, int, int]) -> None:
