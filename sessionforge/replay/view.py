@@ -80,7 +80,7 @@ class EditorView:
 
     # Inserting or removing a line changes the number of every line below it, so the
     # rows below are moved with a scroll band (their text is kept) and then only their
-    # gutter digits are rewritten by the row diff.
+    # changed gutter digits are rewritten (_put_numbers).
     def _line_inserted(self, j: int) -> None:
         """Line j was inserted (lines after it moved down by one)."""
         rj = j - self.top_line
