@@ -218,7 +218,8 @@ class DecodedBlock:
                 seg = src_all[R:]  # (V, C); -1 = inherit from the previous version
                 seg.fill(-1)
                 seg[head_v] = src_all[base] + (np.arange(L) * big).astype(it)[:, None]
-                seg.reshape(-1)[cell_v * C + cell_col] = cell_val + v_lin[cell_v] * big
+                # maximum.at: where spans of one frame overlap, the later span (larger index) wins
+                np.maximum.at(seg.reshape(-1), cell_v * C + cell_col, (cell_val + v_lin[cell_v] * big).astype(it))
                 # Forward fill down each lineage; the offset (lineage * big) keeps lineages apart.
                 np.maximum.accumulate(seg, axis=0, out=seg)
                 seg -= (v_lin * big).astype(it)[:, None]
@@ -230,7 +231,8 @@ class DecodedBlock:
             hv = head_v[lins]
             seg[at[hv]] = src_all[base[lins]] + (np.flatnonzero(lins) * big).astype(it)[:, None]
             cm = vmask[cell_v]
-            seg.reshape(-1)[at[cell_v[cm]] * C + cell_col[cm]] = cell_val[cm] + v_lin[cell_v[cm]] * big
+            np.maximum.at(seg.reshape(-1), at[cell_v[cm]] * C + cell_col[cm],
+                          (cell_val[cm] + v_lin[cell_v[cm]] * big).astype(it))
             np.maximum.accumulate(seg, axis=0, out=seg)
             seg -= (v_lin[vids] * big).astype(it)[:, None]
             src_all[R + vids] = seg
