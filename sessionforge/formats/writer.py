@@ -37,7 +37,9 @@ class ShardWriter:
     ``codec``: "xz" (default, smallest) or "zstd" (faster). ``block_frames``: frames
     per compressed block (a key frame starts each block; smaller = faster random
     seeks, larger = smaller files). ``level``: codec level (xz preset / zstd level).
-    ``threads``: compress on a background thread.
+    ``threads``: compress on a background thread. Without ``with``, call
+    :meth:`close` (finalize) or :meth:`abort` (discard); until then only the temporary
+    file exists.
     """
 
     def __init__(
