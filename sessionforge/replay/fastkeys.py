@@ -32,7 +32,7 @@ class FastKeys(EditorView):
                 and self._p.cells[self.rows - 2] is self._status_cells)
 
     def _fast_type(self, ch: str) -> bool:
-        """Insert one printable ASCII char; the same bytes and model as the general path.
+        """Insert one printable ASCII char: the same screen and model as the general path.
 
         Applies only when the line is plain ASCII, stays clear of the horizontal-scroll
         margin, and nothing else is pending, so the row is ``gutter + line + blanks``
