@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from sessionforge.replay.editor import Editor, EditorError
 
-from editor_keys import (
+from test_editor_refmodel import (
     ALT_D, ALT_R, ALT_V, BS, CTRL_G, CTRL_K, CTRL_O, CTRL_S, DEL, DOWN, END, ENTER, LEFT, PGDN,
     RIGHT, UP, RefEditor, edit_actions, texts,
 )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from editor_keys import CTRL_O, ENTER, edit_actions, texts
+from test_editor_refmodel import CTRL_O, ENTER, edit_actions, texts
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

@@ -1,4 +1,5 @@
-"""Shared helpers for the editor tests: a plain reference model and key strategies."""
+"""Shared by the editor tests (no tests of its own): a plain reference model of the
+keymap (the oracle for key semantics) and hypothesis strategies for keys and texts."""
 
 from __future__ import annotations
 
