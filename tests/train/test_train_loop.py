@@ -17,23 +17,25 @@ def test_tiny_model_overfits_a_tiny_dataset(tmp_path):
     data = tmp_path / "data"
     # One short session of 4x16 frames whose title bar shows the keys to come.
     write_synthetic_shard(data / "one.tss", sessions=1, frames=49, rows=4, cols=16, seed=3, show_next=True)
-    cfg = tiny_run_config(window=12, batch=2, chunk=6, stream_windows=2, steps=60, checkpoint_every=1000,
-                          log_every=10)
+    cfg = tiny_run_config(window=12, batch=2, chunk=6, stream_windows=2, steps=200, checkpoint_every=1000,
+                          log_every=25)
     cfg.model = tiny_model_config(4, 16, layers=1)
     cfg.optim.lr, cfg.optim.warmup, cfg.optim.min_lr_ratio = 1e-2, 5, 1.0
     cfg.model.frame_head.width = cfg.model.frame_head.out_dim = 16
     cfg.model.integrator.hidden = 32
     res = train(cfg, data, tmp_path / "run")
-    start = sum(res.losses[:3]) / 3
-    end = sum(res.losses[-5:]) / 5
-    assert end < 0.5 * start, (start, end)
+    start = sum(res.losses[:3]) / 3  # ~ln(vocab): an untrained model
+    end = sum(res.losses[-10:]) / 10
+    # A model that ignores the screen plateaus near 2.8 here (the key frequencies);
+    # going well below it means the frames are read and the windows memorised.
+    assert end < 0.35 * start and end < 2.2, (start, end)
     records = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
-    assert [r["step"] for r in records] == list(range(10, 61, 10))
+    assert [r["step"] for r in records] == list(range(25, 201, 25))
     for key in ("loss", "frames", "elapsed_s", "lr", "window", "loss_by_position", "frames_per_s",
                 "peak_memory_bytes"):
         assert key in records[-1]
     assert len(records[-1]["loss_by_position"]) == 8 and records[-1]["window"] == 12
-    assert records[-1]["frames"] == 60 * 12 * 2
+    assert records[-1]["frames"] == 200 * 12 * 2
 
 
 def test_resume_from_a_checkpoint_gives_the_same_next_losses(tiny_data, tmp_path):
