@@ -135,7 +135,7 @@ def streaming_step(
         for t0, t1 in bounds:
             head_rng.append(rng.get())
             e = _embed(model, load(t0, t1), frame_chunk)  # (K, B, D)
-            if offload:
+            if offload and device.type == "cuda":
                 host = torch.empty(e.shape, dtype=e.dtype, pin_memory=True)
                 e = host.copy_(e, non_blocking=True)
             emb.append(e)

@@ -28,7 +28,7 @@ class LoopConfig:
     grad_clip: float = 1.0
     precision: Literal["auto", "fp32", "bf16", "fp64"] = "auto"  # auto: bf16 autocast on CUDA, fp32 on CPU
     device: Literal["auto", "cpu", "cuda"] = "auto"
-    offload: Literal["auto", "on", "off"] = "auto"  # keep frame vectors / checkpoints in pinned host memory
+    offload: Literal["auto", "on", "off"] = "auto"  # on a GPU: frame vectors in pinned host memory (auto = on)
     workers: int = 2  # decode threads (each stream is decoded by one of them)
     threads: int = 0  # torch CPU threads (0 = torch's default); 1 is fastest for tiny models on busy CPUs
     log_every: int = 10

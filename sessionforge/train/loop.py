@@ -132,7 +132,7 @@ def train(
     if tc.threads > 0:
         torch.set_num_threads(tc.threads)
     param_dtype, amp = _precision(cfg, device)
-    offload = tc.offload == "on" or (tc.offload == "auto" and device.type == "cuda")
+    offload = device.type == "cuda" and tc.offload != "off"  # pinned host memory only helps a GPU
     shards = ShardSet(data)
     shards.check_frame_size(cfg.model.rows, cfg.model.cols)
     run.mkdir(parents=True, exist_ok=True)

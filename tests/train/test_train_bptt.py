@@ -92,3 +92,16 @@ def test_dropout_is_replayed_exactly_in_recomputation():
     assert res.loss == pytest.approx(full.loss, rel=1e-12)
     for name, g in want.items():
         torch.testing.assert_close(dict(model.named_parameters())[name].grad, g, rtol=1e-9, atol=1e-12)
+
+
+def test_streaming_with_the_triton_kernel_equals_full_backprop_with_the_reference():
+    # tests/conftest.py sets TRITON_INTERPRET=1: the Triton LSTM runs on the CPU, in fp64.
+    model, window = _setup(T=7, B=2, layers=2, seed=4)
+    full = full_step(model, window)
+    want = _grads(model)
+    model.zero_grad(set_to_none=True)
+    model.integrator.cfg.lstm_impl = "triton"
+    res = streaming_step(model, window, chunk=3)
+    assert res.loss == pytest.approx(full.loss, rel=1e-10)
+    for name, g in _grads(model).items():
+        torch.testing.assert_close(g, want[name], rtol=1e-8, atol=1e-10, msg=f"gradient of {name}")
