@@ -239,9 +239,11 @@ class _Run:
             planner.open(ch.new_path, ch.old_text)
             planner.apply(edits, ch.old_text)
             planner.save()
-        else:  # rename: edit under the old name, then save-as the new one
+        else:  # rename: move the file (Alt-R), then edit and save if the content changed too
             disk[ch.old_path] = ch.old_text
             disk.pop(ch.new_path, None)
             planner.open(ch.old_path, ch.old_text)
-            planner.apply(edits, ch.old_text)
             planner.rename_to(ch.new_path)
+            if edits:
+                planner.apply(edits, ch.old_text)
+                planner.save()

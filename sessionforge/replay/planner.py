@@ -6,8 +6,9 @@ reads the editor's state between keys, so navigation is exact whatever the edito
 viewport or remembered column did. Keys follow ``replay/KEYMAP.md``:
 
 - open: Ctrl-O, the path typed, Enter (skipped when the file is already open and its
-  buffer already holds the old text); save: Ctrl-S; delete: Alt-D; rename: edit, then
-  Alt-R, the new path typed, Enter (the editor saves and moves the file).
+  buffer already holds the old text); save: Ctrl-S; delete: Alt-D; rename: Alt-R, the
+  new path typed, Enter (the editor saves and moves the file), then edit + Ctrl-S if
+  the content changed too.
 - navigation: the cheaper of arrow runs, PgUp/PgDn (+ arrows), or Ctrl-G line Enter;
   then the cheapest of arrows, Home + Right, End + Left within the line.
 - deletion: Ctrl-K for whole lines from column 0, Delete for partial spans.
