@@ -21,6 +21,7 @@ each chunk had in the forward passes.
 from __future__ import annotations
 
 import contextlib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -125,70 +126,87 @@ def streaming_step(
     rng = _Rng(device, model)
     amp = _autocast(device, autocast_dtype)
 
+    # Chunks are read in a known order (forward, then reverse): decode the next one on a
+    # helper thread while this one computes. One read in flight at a time, so a
+    # stream's reader is never used by two threads at once.
+    order = [*bounds, *reversed(bounds)]
+    pool = ThreadPoolExecutor(1, thread_name_prefix="sf-prefetch")
+    pending = {0: pool.submit(window.frames, *order[0])}
+    reads = [0]
+
     def load(t0: int, t1: int) -> FrameInputs:
-        return window.frames(t0, t1).to(device, non_blocking=True)
+        i = reads[0]
+        assert order[i] == (t0, t1), "chunks must be read in the prefetch order"
+        x = pending.pop(i).result()
+        if i + 1 < len(order):
+            pending[i + 1] = pool.submit(window.frames, *order[i + 1])
+        reads[0] = i + 1
+        return x.to(device, non_blocking=True)
 
-    # 1. frame head, no graph: E (L, B, D) kept per chunk.
-    emb: list[torch.Tensor] = []
-    head_rng: list[tuple | None] = []
-    with torch.no_grad(), amp:
-        for t0, t1 in bounds:
-            head_rng.append(rng.get())
-            e = _embed(model, load(t0, t1), frame_chunk)  # (K, B, D)
-            if offload and device.type == "cuda":
-                host = torch.empty(e.shape, dtype=e.dtype, pin_memory=True)
-                e = host.copy_(e, non_blocking=True)
-            emb.append(e)
+    try:
+        # 1. frame head, no graph: E (L, B, D) kept per chunk.
+        emb: list[torch.Tensor] = []
+        head_rng: list[tuple | None] = []
+        with torch.no_grad(), amp:
+            for t0, t1 in bounds:
+                head_rng.append(rng.get())
+                e = _embed(model, load(t0, t1), frame_chunk)  # (K, B, D)
+                if offload and device.type == "cuda":
+                    host = torch.empty(e.shape, dtype=e.dtype, pin_memory=True)
+                    e = host.copy_(e, non_blocking=True)
+                emb.append(e)
 
-    # 2. integrator forward over the whole window, no graph: checkpoint at chunk starts.
-    ckpts: list[object] = []
-    lstm_rng: list[tuple | None] = []
-    state = state0
-    with torch.no_grad(), amp:
-        for j in range(len(bounds)):
-            ckpts.append(state)
-            lstm_rng.append(rng.get())
-            _, state = model.integrate(emb[j].to(device, non_blocking=True), state)
-    end_state = map_state(state, lambda t: t.detach())
-    after = rng.get()
+        # 2. integrator forward over the whole window, no graph: checkpoint at chunk starts.
+        ckpts: list[object] = []
+        lstm_rng: list[tuple | None] = []
+        state = state0
+        with torch.no_grad(), amp:
+            for j in range(len(bounds)):
+                ckpts.append(state)
+                lstm_rng.append(rng.get())
+                _, state = model.integrate(emb[j].to(device, non_blocking=True), state)
+        end_state = map_state(state, lambda t: t.detach())
+        after = rng.get()
 
-    # 3. backward, chunks in reverse.
-    targets = window.targets().to(device)  # (L, B)
-    n_valid = int((targets != IGNORE).sum())
-    denom = max(n_valid, 1)
-    position = torch.zeros(L, dtype=torch.float64)
-    total = 0.0
-    grad_state: list[torch.Tensor] | None = None
-    for j in reversed(range(len(bounds))):
-        t0, t1 = bounds[j]
-        e = emb[j].to(device, non_blocking=True).detach().requires_grad_(True)  # (K, B, D)
-        s = map_state(ckpts[j], lambda t: t.detach().requires_grad_(j > 0))
-        rng.set(lstm_rng[j])
-        with amp:
-            y, s_end = model.integrate(e, s)  # (K, B, H)
-            ce = _chunk_loss(model, y, targets[t0:t1])  # (K, B)
-        loss_j = ce.sum() / denom
-        outs, grads = [loss_j], [None]
-        if grad_state is not None:
-            ends = state_tensors(s_end)
-            outs += ends
-            grads += [g if g is not None else torch.zeros_like(t) for g, t in zip(grad_state, ends)]
-        torch.autograd.backward(outs, grads)
-        grad_state = [t.grad for t in state_tensors(s)] if j > 0 else None
-        total += float(loss_j.detach()) * denom
-        position[t0:t1] = _position_mean(ce, targets[t0:t1])
-        e_grad = e.grad  # (K, B, D)
-        del y, s_end, ce, loss_j, outs, e
-        # Recompute the frame head for this chunk with a graph; push e_grad into it.
-        rng.set(head_rng[j])
-        x = load(t0, t1)
-        step = frame_chunk or (t1 - t0)
-        for a in range(0, t1 - t0, step):
-            b = min(a + step, t1 - t0)
+        # 3. backward, chunks in reverse.
+        targets = window.targets().to(device)  # (L, B)
+        n_valid = int((targets != IGNORE).sum())
+        denom = max(n_valid, 1)
+        position = torch.zeros(L, dtype=torch.float64)
+        total = 0.0
+        grad_state: list[torch.Tensor] | None = None
+        for j in reversed(range(len(bounds))):
+            t0, t1 = bounds[j]
+            e = emb[j].to(device, non_blocking=True).detach().requires_grad_(True)  # (K, B, D)
+            s = map_state(ckpts[j], lambda t: t.detach().requires_grad_(j > 0))
+            rng.set(lstm_rng[j])
             with amp:
-                out = model.embed_frames(x.slice(a, b))  # (b-a, B, D)
-            torch.autograd.backward(out, e_grad[a:b].to(out.dtype))
-    rng.set(after)
+                y, s_end = model.integrate(e, s)  # (K, B, H)
+                ce = _chunk_loss(model, y, targets[t0:t1])  # (K, B)
+            loss_j = ce.sum() / denom
+            outs, grads = [loss_j], [None]
+            if grad_state is not None:
+                ends = state_tensors(s_end)
+                outs += ends
+                grads += [g if g is not None else torch.zeros_like(t) for g, t in zip(grad_state, ends)]
+            torch.autograd.backward(outs, grads)
+            grad_state = [t.grad for t in state_tensors(s)] if j > 0 else None
+            total += float(loss_j.detach()) * denom
+            position[t0:t1] = _position_mean(ce, targets[t0:t1])
+            e_grad = e.grad  # (K, B, D)
+            del y, s_end, ce, loss_j, outs, e
+            # Recompute the frame head for this chunk with a graph; push e_grad into it.
+            rng.set(head_rng[j])
+            x = load(t0, t1)
+            step = frame_chunk or (t1 - t0)
+            for a in range(0, t1 - t0, step):
+                b = min(a + step, t1 - t0)
+                with amp:
+                    out = model.embed_frames(x.slice(a, b))  # (b-a, B, D)
+                torch.autograd.backward(out, e_grad[a:b].to(out.dtype))
+        rng.set(after)
+    finally:
+        pool.shutdown(cancel_futures=True)
     return StepResult(total / denom, position, n_valid, end_state)
 
 
