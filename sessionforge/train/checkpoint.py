@@ -37,7 +37,8 @@ class RankState:
     step: int
     info: dict  # loader position, frames seen, elapsed time, ... (JSON)
     carried: object  # integrator state or None
-    rng: torch.Tensor | None
+    rng: torch.Tensor | None  # CPU generator state
+    rng_cuda: torch.Tensor | None = None  # this rank's CUDA generator state (dropout on a GPU)
 
 
 def checkpoint_dir(run: Path, step: int) -> Path:
@@ -73,6 +74,8 @@ def save_rank(stage: Path, rank: int, state: RankState) -> None:
         tensors.update({f"carried.{i}": t.detach().contiguous().cpu() for i, t in enumerate(leaves)})
     if state.rng is not None:
         tensors["rng"] = state.rng
+    if state.rng_cuda is not None:
+        tensors["rng_cuda"] = state.rng_cuda
     save_file(tensors, str(stage / f"rank{rank}.safetensors"))
     info = {"step": state.step, "carried_spec": spec, **state.info}
     (stage / f"rank{rank}.json").write_text(json.dumps(info, indent=1) + "\n", encoding="utf-8")
@@ -133,4 +136,4 @@ def load_rank(ckpt: Path, rank: int, device: torch.device) -> RankState:
         treespec = pytree.treespec_loads(spec)
         leaves = [tensors[f"carried.{i}"].to(device) for i in range(treespec.num_leaves)]
         carried = pytree.tree_unflatten(leaves, treespec)
-    return RankState(int(info.pop("step")), info, carried, tensors.get("rng"))
+    return RankState(int(info.pop("step")), info, carried, tensors.get("rng"), tensors.get("rng_cuda"))

@@ -161,6 +161,8 @@ def train(
         loader.load_state_dict(rs.info["loader"])
         if rs.rng is not None:
             torch.set_rng_state(rs.rng)
+        if rs.rng_cuda is not None and device.type == "cuda":
+            torch.cuda.set_rng_state(rs.rng_cuda)
     if rank == 0:
         (run / "config.yaml").write_text(yaml.safe_dump(to_dict(cfg), sort_keys=False), encoding="utf-8")
         tok.save(run / "tokenizer.json")
@@ -238,7 +240,8 @@ def _save(run: Path, step: int, cfg: RunConfig, model: torch.nn.Module, optimize
     if rank == 0:
         ckpt.save_shared(stage, model, optimizer, to_dict(cfg), tok.to_dict())
     info = {"loader": loader.state_dict(), "frames": frames, "elapsed_s": elapsed, "world": world}
-    ckpt.save_rank(stage, rank, ckpt.RankState(step, info, carried, torch.get_rng_state()))
+    cuda_rng = torch.cuda.get_rng_state() if torch.cuda.is_available() and torch.cuda.is_initialized() else None
+    ckpt.save_rank(stage, rank, ckpt.RankState(step, info, carried, torch.get_rng_state(), cuda_rng))
     if world > 1:
         dist.barrier()
     if rank == 0:
