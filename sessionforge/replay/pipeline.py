@@ -32,6 +32,7 @@ from sessionforge.replay.planner import Planner
 from sessionforge.replay.terminal import PALETTE, Terminal
 
 MAX_FAILURE_DETAILS = 100  # per session meta; the count is always exact
+MAX_IDLE_FRAMES = 30       # longest pause after one key (idle_rate=1 must still terminate)
 
 
 @dataclass
@@ -166,7 +167,9 @@ class _Run:
         def idle_step(key: bytes) -> None:
             step(key)
             rng = planner.rng
-            while rng is not None and rng.random() < rate:   # a pause: frames with no key
+            for _ in range(MAX_IDLE_FRAMES):   # a pause: a geometric run of frames with no key
+                if rng is None or rng.random() >= rate:
+                    break
                 add(term.chars, term.fg, term.bg, term.attrs, term.cursor, b"", snapshot())
                 counter[0] += 1
 

@@ -167,3 +167,25 @@ class _CountingSink:
 
     def end_session(self, extra_meta=None):
         self.meta.update(extra_meta or {})
+
+
+def test_idle_frames_have_empty_actions_and_end(tmp_path):
+    f = RepoFactory(tmp_path / "r")
+    f.commit({"a": "hello\n"})
+    plain = replay_repository(f.path, ReplayConfig(), _CountingSink())
+    sink = _ActionSink()
+    idle = replay_repository(f.path, ReplayConfig(idle_rate=1.0), sink)
+    keys = plain.frames - 1
+    assert idle.action_bytes == plain.action_bytes and idle.lossless_failures == []
+    assert idle.frames == 1 + keys * 31          # every key followed by the longest pause (30)
+    assert sink.actions.count(b"") == 1 + keys * 30
+
+
+class _ActionSink(_CountingSink):
+    def __init__(self) -> None:
+        super().__init__()
+        self.actions: list[bytes] = []
+
+    def add_frame(self, chars, fg, bg, attrs, cursor, action, changed=None):
+        super().add_frame(chars, fg, bg, attrs, cursor, action, changed)
+        self.actions.append(action)
