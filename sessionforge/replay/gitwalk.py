@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Iterator, Optional, Sequence
 
 import pygit2
-from pygit2.enums import DeltaStatus, DiffFind, DiffOption
+from pygit2.enums import DeltaStatus, DiffFind
 
 from sessionforge.errors import SessionforgeError
 from sessionforge.replay.config import ReplayConfig
