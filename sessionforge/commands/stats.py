@@ -30,7 +30,8 @@ def _print_tables(st: dict) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    con = Console()
+    # never narrower than the tables (a pipe or CI log would otherwise wrap them at 80 columns)
+    con = Console(width=max(100, Console().width))
     t = st["totals"]
     tot = Table(title=f"{st['dataset']}", show_header=False)
     for key in ("repositories", "repositories_ok", "repositories_failed", "filtered_out", "shards", "sessions",
@@ -49,8 +50,7 @@ def _print_tables(st: dict) -> None:
         dist.add_column(q, justify="right")
     for name in ("frames_per_session", "commits_per_session", "bytes_per_frame_per_session"):
         d = st[name]
-        dist.add_row(name.replace("_", " "), *["-" if d[q] is None else f"{d[q]:,.4g}"
-                                                for q in ("min", "p10", "p50", "p90", "max", "mean")])
+        dist.add_row(name.replace("_", " "), *[_num(d[q]) for q in ("min", "p10", "p50", "p90", "max", "mean")])
     con.print(dist)
 
     ta = st["top_actions"]
@@ -59,7 +59,9 @@ def _print_tables(st: dict) -> None:
     acts.add_column("count", justify="right")
     acts.add_column("share", justify="right")
     for a in ta["top"]:
-        acts.add_row(a["action"], f"{a['count']:,}", f"{100 * a['share']:.2f}%")
+        # quoted: a space or an empty action must stay visible in the table
+        shown = a["action"] if a["action"] == "(none)" else f"'{a['action']}'"
+        acts.add_row(shown, f"{a['count']:,}", f"{100 * a['share']:.2f}%")
     con.print(acts)
 
     repos = Table(title="repositories")
@@ -69,3 +71,12 @@ def _print_tables(st: dict) -> None:
     for r in st["repositories"]:
         repos.add_row(*[f"{r[c]:,}" if isinstance(r[c], int) else str(r[c]) for c in cols])
     con.print(repos)
+
+
+def _num(value: float | int | None) -> str:
+    """Readable quantile: thousands separators for big values, 3 decimals for small ones."""
+    if value is None:
+        return "-"
+    if abs(value) >= 1000 or float(value).is_integer():
+        return f"{value:,.0f}"
+    return f"{value:,.3f}"
