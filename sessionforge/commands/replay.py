@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from sessionforge.config import load_config
-from sessionforge.errors import ConfigError
+from sessionforge.errors import ConfigError, SessionforgeError
 
 EXIT_LOSSLESS = 3  # distinct from 1 (input error) and 2 (usage error)
 
@@ -63,7 +63,7 @@ def command(repo: str, out: str, max_commits: int | None, frame_size: str | None
     if show < 0:
         raise ConfigError("--show must be >= 0")
     commits = list_commits(repo, cfg)   # fails early, with one line, on a bad repo or ref
-    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    _check_out(Path(out))              # before the replay, not at the final rename after it
     with _progress(len(commits), enabled=True) as advance:
         with ShardWriter(out, rows=cfg.rows, cols=cfg.cols, codec=codec) as writer:
             stats = replay_repository(repo, cfg, writer, commits=commits, progress=advance)
@@ -84,6 +84,16 @@ def command(repo: str, out: str, max_commits: int | None, frame_size: str | None
     if stats.lossless_failures:
         click.echo(f"error: {len(stats.lossless_failures)} lossless failure(s)", err=True)
         sys.exit(EXIT_LOSSLESS)
+
+
+def _check_out(out: Path) -> None:
+    """Reject an ``--out`` that cannot become the shard file; create its missing parent folders."""
+    if out.is_dir():
+        raise SessionforgeError(f"--out {out}: is a directory; give the shard file to write, e.g. {out / 'repo.tss'}")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SessionforgeError(f"--out {out}: cannot create its folder {out.parent} ({exc.strerror})") from None
 
 
 class _progress:
@@ -120,9 +130,11 @@ class _progress:
 
 def _print_summary(s: dict) -> None:
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
-    t = Table(title=f"replay {s['repo']} -> {s['out']}", show_header=False)
+    # paths and causes are user data, not markup: `[id].tsx` or `r[red]z` must print as-is
+    t = Table(title=escape(f"replay {s['repo']} -> {s['out']}"), show_header=False)
     t.add_column(style="bold")
     t.add_column(justify="right")
     for key, value in [
@@ -134,27 +146,33 @@ def _print_summary(s: dict) -> None:
         ("skipped", ", ".join(f"{k}={v}" for k, v in s["skipped"].items()) or "none"),
         ("lossless failures", str(len(s["lossless_failures"]))),
     ]:
-        t.add_row(key, value)
+        t.add_row(key, escape(value))
     console = Console()
     console.print(t)
     for commit, path, cause in s["lossless_failures"][:20]:
-        console.print(f"[red]lossless failure[/red] {commit[:12]} {path}: {cause}", markup=True, highlight=False)
+        console.print(f"[red]lossless failure[/red] {escape(f'{commit[:12]} {path}: {cause}')}", markup=True,
+                      highlight=False)
 
 
 def _show_frames(path: str, n: int) -> None:
-    """Print ``n`` frames spread evenly over the shard, as plain text."""
+    """Print ``n`` frames spread evenly over the shard, as plain text (control code points blanked)."""
     from sessionforge.formats import open_shard
 
     with open_shard(path) as r:
-        index = [(i, t) for i, info in enumerate(r.sessions) for t in range(info.frames)]
-        if not index:
+        counts = [int(info.frames) for info in r.sessions]
+        total = sum(counts)
+        if not total:
             return
-        picks = sorted({index[(k * (len(index) - 1)) // max(1, n - 1)] for k in range(n)}) if n > 1 else [index[-1]]
-        for sess, t in picks:
-            fr = r.read_frames(sess, t, t + 1)
+        # global frame numbers only; each picked frame is decoded alone
+        picks = sorted({(k * (total - 1)) // max(1, n - 1) for k in range(n)}) if n > 1 else [total - 1]
+        for g in picks:
+            sess = 0
+            while g >= counts[sess]:
+                g -= counts[sess]
+                sess += 1
+            fr = r.read_frames(sess, g, g + 1)
             row, col, visible = (int(x) for x in fr.cursor[0])
-            click.echo(f"--- session {sess} frame {t} action={fr.action(0)!r} cursor={row},{col}"
+            click.echo(f"--- session {sess} frame {g} action={fr.action(0)!r} cursor={row},{col}"
                        f"{'' if visible else ' (hidden)'}")
-            for line in fr.chars[0]:
-                # a wide character's right half is stored as 0: it is part of the glyph before it
-                click.echo("".join(chr(c) for c in line if c).rstrip())
+            for line in fr.text(0):
+                click.echo(line.rstrip())
