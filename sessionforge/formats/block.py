@@ -265,6 +265,31 @@ class DecodedBlock:
             a = z
 
 
+def block_actions(raw: bytes, rows: int, cols: int, path: str = "", offset: int = 0) -> tuple[int, np.ndarray, bytes]:
+    """A frame block's actions only: ``(n, action_offsets (n + 1,) int64, action_data)``.
+
+    Reads the count record, the action-length column and the trailing action bytes; the
+    cell columns are never parsed (no frame planes). Checks what the actions rely on: the
+    payload length equals the sum of the column sizes and the action lengths add up.
+    """
+    if len(raw) < COUNTS.size:
+        raise CorruptBlockError(path, offset, "frame block payload too short")
+    n, s, c, m, a_len = COUNTS.unpack_from(raw)
+    if n == 0:
+        raise CorruptBlockError(path, offset, "frame block holds no frames")
+    # Columns 1..19 in SPEC order: 7 bytes per key cell, 2+2+1+4+2+2 per frame, 4 per move,
+    # 6 per span, 7 per span cell; the action bytes (column 20) end the payload.
+    at = COUNTS.size + 7 * rows * cols + 5 * n  # column 8: action lengths
+    if COUNTS.size + 7 * rows * cols + 13 * n + 4 * m + 6 * s + 7 * c + a_len != len(raw):
+        raise CorruptBlockError(path, offset, "frame block payload length does not match its counts")
+    lens = np.frombuffer(raw, np.uint8, 4 * n, at).reshape(4, n).T.copy().view("<u4").reshape(n)
+    offsets = np.zeros(n + 1, np.int64)
+    np.cumsum(lens, out=offsets[1:])
+    if int(offsets[-1]) != a_len:
+        raise CorruptBlockError(path, offset, "frame block action lengths do not add up")
+    return n, offsets, raw[len(raw) - a_len :]
+
+
 def decode_block(raw: bytes, rows: int, cols: int, path: str = "", offset: int = 0) -> DecodedBlock:
     """Parse and validate a frame block's raw payload (already checksummed and inflated)."""
     if len(raw) < COUNTS.size:

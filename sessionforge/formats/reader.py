@@ -16,7 +16,7 @@ import msgpack
 import numpy as np
 
 from sessionforge.formats import layout
-from sessionforge.formats.block import DecodedBlock, decode_block
+from sessionforge.formats.block import DecodedBlock, block_actions, decode_block
 from sessionforge.formats.errors import BadIndexError, CorruptBlockError, FormatError, TruncatedError
 from sessionforge.formats.frames import Frames, SessionInfo, palette_rgb
 
@@ -60,6 +60,7 @@ class ShardReader:
             raise
         self.sessions: list[SessionInfo] = [s.info for s in self._sessions]
         self._cache: tuple[tuple[int, int], DecodedBlock] | None = None
+        self._acache: tuple[tuple[int, int], tuple[np.ndarray, bytes]] | None = None
 
     # ------------------------------------------------------------------ low level
     def _pread(self, n: int, offset: int) -> bytes:
@@ -131,6 +132,23 @@ class ShardReader:
         self._cache = ((sess, b), blk)
         return blk
 
+    def _block_actions(self, sess: int, b: int) -> tuple[np.ndarray, bytes]:
+        """(action_offsets, action_data) of block ``b``, without decoding its cells."""
+        if self._cache is not None and self._cache[0] == (sess, b):
+            blk = self._cache[1]
+            return blk.action_offsets, blk.action_data
+        if self._acache is not None and self._acache[0] == (sess, b):
+            return self._acache[1]
+        s = self._sessions[sess]
+        offset = int(s.offsets[b])
+        raw = self._read_block(offset, layout.KIND_FRAMES)
+        n, offsets, data = block_actions(raw, self.rows, self.cols, self.path, offset)
+        end = int(s.firsts[b + 1]) if b + 1 < len(s.firsts) else s.info.frames
+        if n != end - int(s.firsts[b]):
+            raise BadIndexError(self.path, offset, f"block holds {n} frames, the index says {end - int(s.firsts[b])}")
+        self._acache = ((sess, b), (offsets, data))
+        return offsets, data
+
     def _session(self, i: int) -> _Session:
         if not 0 <= i < len(self._sessions):
             raise IndexError(f"session {i} out of range (shard has {len(self._sessions)})")
@@ -188,6 +206,37 @@ class ShardReader:
             chars=out.chars[:T], fg=out.fg[:T], bg=out.bg[:T], attrs=out.attrs[:T], cursor=cursor[:T],
             action_data=b"".join(actions), action_offsets=offsets[: T + 1], start=start, palette=s.palette_rgb,
         )
+
+    def read_actions(self, i: int, start: int = 0, stop: int | None = None) -> tuple[bytes, np.ndarray]:
+        """Action bytes of frames [start, stop) of session ``i`` (``stop`` None: to the end).
+
+        Returns ``(action_data, action_offsets)`` exactly as :meth:`read_frames` would
+        (frame t's bytes are ``action_data[action_offsets[t]:action_offsets[t + 1]]``,
+        offsets (n + 1,) int64 from 0), but only inflates the blocks and reads their
+        action columns: no frame planes are built, so it costs a fraction of a decode.
+        """
+        s = self._session(i)
+        total = s.info.frames
+        stop = total if stop is None else stop
+        if not 0 <= start <= stop <= total:
+            raise IndexError(f"frames [{start}, {stop}) out of range for session {i} with {total} frames")
+        T = stop - start
+        out = np.zeros(T + 1, np.int64)
+        actions: list[bytes] = []
+        pos, frame, a_total = 0, start, 0
+        b = int(np.searchsorted(s.firsts, start, side="right")) - 1 if T else 0
+        while frame < stop:
+            offs, data = self._block_actions(i, b)
+            first = int(s.firsts[b])
+            a, z = frame - first, min(stop - first, len(offs) - 1)
+            lo, hi = int(offs[a]), int(offs[z])
+            out[pos + 1 : pos + z - a + 1] = offs[a + 1 : z + 1] - lo + a_total
+            actions.append(data[lo:hi])
+            a_total += hi - lo
+            pos += z - a
+            frame = first + z
+            b += 1
+        return b"".join(actions), out
 
     def iter_frames(self, i: int, chunk: int = 4096) -> Iterator[Frames]:
         """Yield session ``i`` in chunks of at most ``chunk`` frames (new arrays per chunk)."""
