@@ -55,11 +55,10 @@ def top_actions(root: Path, listed: dict[str, Any], sample_shards: int, max_fram
         with open_shard(path) as r:
             for i, info in enumerate(r.sessions):
                 stop = min(info.frames, max_frames - seen)
-                for start in range(0, stop, 4096):
-                    fr = r.read_frames(i, start, min(start + 4096, stop))
-                    offs = fr.action_offsets
-                    data = fr.action_data
-                    counts.update(data[int(offs[t]):int(offs[t + 1])] for t in range(len(fr)))
+                # Actions only: read_actions skips building the frame planes.
+                data, offs = r.read_actions(i, 0, stop)
+                ol = offs.tolist()
+                counts.update(data[ol[t]:ol[t + 1]] for t in range(stop))
                 seen += stop
                 if seen >= max_frames:
                     break
