@@ -87,14 +87,15 @@ class ShardSet:
             )
 
     def action_streams(self, max_bytes: int | None = None, chunk: int = 4096) -> Iterator[bytes]:
-        """Each session's concatenated action bytes (stops once ``max_bytes`` were yielded)."""
+        """Each session's concatenated action bytes (stops once ``max_bytes`` were yielded).
+
+        ``chunk`` is kept for callers; actions are read block by block without decoding frames.
+        """
         total = 0
         for ref in self.sessions:
             with self.open(ref.shard) as r:
-                parts = []
-                for fr in r.iter_frames(ref.session, chunk):
-                    parts.append(fr.action_data)
-                data = b"".join(parts)
+                # read_actions inflates blocks but builds no frame planes (~220 MB per 4096 frames).
+                data, _ = r.read_actions(ref.session)
             if max_bytes is not None and total + len(data) > max_bytes:
                 data = data[: max_bytes - total]
             total += len(data)
