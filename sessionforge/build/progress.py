@@ -8,6 +8,7 @@ import time
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -47,10 +48,11 @@ class BuildProgress:
                            "{task.fields[rate]:,.0f} frames/s"),
                 TimeElapsedColumn(), console=self.console, transient=False)
             self._progress.start()
-            self._task = self._progress.add_task(phase, total=total, frames=self.frames, rate=0.0,
+            # the description is formatted into "[bold]...": escape it, it is text, not markup
+            self._task = self._progress.add_task(escape(phase), total=total, frames=self.frames, rate=0.0,
                                                  repos=self._repos_text())
         elif self.enabled and total:
-            self.console.print(f"{phase}: {total} task(s)", highlight=False, soft_wrap=True)
+            self.console.print(f"{phase}: {total} task(s)", highlight=False, markup=False, soft_wrap=True)
 
     def add_frames(self, n: int) -> None:
         self.frames += n
@@ -113,7 +115,7 @@ def summary_table(doc: dict[str, Any], frames_per_s: float | None) -> Table:
     ]
     rows += [(f"skipped: {reason}", f"{n:,}") for reason, n in sorted(t["skipped"].items())]
     for what, value in rows:
-        table.add_row(what, value)
+        table.add_row(escape(what), escape(value))  # reasons are data, not markup
     return table
 
 

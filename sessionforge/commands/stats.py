@@ -28,20 +28,22 @@ def command(dataset: str, as_json: bool, sample_shards: int, sample_frames: int,
 
 def _print_tables(st: dict) -> None:
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     # never narrower than the tables (a pipe or CI log would otherwise wrap them at 80 columns)
     con = Console(width=max(100, Console().width))
     t = st["totals"]
-    tot = Table(title=f"{st['dataset']}", show_header=False)
+    # dataset paths, repository names and actions are user data, never markup (`r[red]z`, `[id].tsx`)
+    tot = Table(title=escape(f"{st['dataset']}"), show_header=False)
     for key in ("repositories", "repositories_ok", "repositories_failed", "filtered_out", "shards", "sessions",
                 "commits", "frames", "action_bytes", "bytes", "bytes_per_frame", "lossless_failures"):
         tot.add_row(key.replace("_", " "), f"{t[key]:,}" if isinstance(t[key], int) else str(t[key]))
     tot.add_row("actions bytes/frame", str(st["actions_per_frame"]))
     for reason, n in sorted(t["skipped"].items()):
-        tot.add_row(f"skipped: {reason}", f"{n:,}")
+        tot.add_row(escape(f"skipped: {reason}"), f"{n:,}")
     for stage, n in sorted(st["errors_by_stage"].items()):
-        tot.add_row(f"errors at {stage}", f"{n:,}")
+        tot.add_row(escape(f"errors at {stage}"), f"{n:,}")
     con.print(tot)
 
     dist = Table(title="distributions over sessions")
@@ -61,7 +63,7 @@ def _print_tables(st: dict) -> None:
     for a in ta["top"]:
         # quoted: a space or an empty action must stay visible in the table
         shown = a["action"] if a["action"] == "(none)" else f"'{a['action']}'"
-        acts.add_row(shown, f"{a['count']:,}", f"{100 * a['share']:.2f}%")
+        acts.add_row(escape(shown), f"{a['count']:,}", f"{100 * a['share']:.2f}%")
     con.print(acts)
 
     repos = Table(title="repositories")
@@ -69,7 +71,7 @@ def _print_tables(st: dict) -> None:
     for c in cols:
         repos.add_column(c.replace("_", " "), justify="left" if c == "repository" else "right")
     for r in st["repositories"]:
-        repos.add_row(*[f"{r[c]:,}" if isinstance(r[c], int) else str(r[c]) for c in cols])
+        repos.add_row(*[f"{r[c]:,}" if isinstance(r[c], int) else escape(str(r[c])) for c in cols])
     con.print(repos)
 
 

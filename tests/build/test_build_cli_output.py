@@ -1,0 +1,60 @@
+"""What build-dataset and stats print: repository names, paths and messages are text, never rich markup
+(a repository `r[red]z` or a Next.js file `[id].tsx` is shown as-is, `[/x]` raises nothing)."""
+
+from __future__ import annotations
+
+import io
+
+from buildkit import BUILD_ARGS, make_small_repo
+from rich.console import Console
+
+from sessionforge.build.progress import BuildProgress, summary_table
+from sessionforge.cli import main
+
+
+def _main(args, capsys) -> tuple[int, str, str]:
+    try:
+        main([str(a) for a in args])
+        code = 0
+    except SystemExit as exc:
+        code = exc.code or 0
+    cap = capsys.readouterr()
+    return code, cap.out, cap.err
+
+
+def _render(renderable) -> str:
+    con = Console(file=io.StringIO(), width=200, color_system=None)
+    con.print(renderable)
+    return con.file.getvalue()
+
+
+def test_build_and_stats_print_markup_like_names_verbatim(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "400")   # the whole repository path fits in its column
+    repo = tmp_path / "r[red]z[/x]"
+    make_small_repo(repo, commits=3, seed=5)
+    out = tmp_path / "data"   # (a "[" in the dataset path trips polars' globbing in build/stats.py)
+    code, stdout, err = _main(["build-dataset", repo, "--out", out, *BUILD_ARGS], capsys)
+    assert code == 0, err
+    assert "build summary" in stdout
+    code, stdout, err = _main(["stats", out], capsys)
+    assert code == 0, err
+    assert "r[red]z[/x]" in stdout
+
+
+def test_summary_and_progress_treat_reasons_and_phases_as_text():
+    totals = {k: 1 for k in ("repositories_ok", "repositories_failed", "filtered_out", "commits", "sessions",
+                             "shards", "frames", "bytes", "lossless_failures")}
+    totals.update(bytes_per_frame=2.0, skipped={"[id].tsx": 3, "r[red]z": 1})
+    shown = _render(summary_table({"totals": totals}, 10.0))
+    assert "skipped: [id].tsx" in shown and "skipped: r[red]z" in shown
+    for tty in (False, True):   # a log, and the live bar on a terminal
+        buf = io.StringIO()
+        p = BuildProgress(Console(file=buf, force_terminal=tty, width=200, color_system=None))
+        p.start("plan[/x] [red]", 1, repos=["r[red]z"])
+        p.task_done("r[red]z/[id].tsx", {"status": "error", "stage": "replay", "message": "bad [/b] path"},
+                    repo="r[red]z")
+        p.stop()
+        text = buf.getvalue()
+        assert "plan[/x] [red]" in text, (tty, text)
+        if not tty:
+            assert "r[red]z/[id].tsx: FAILED at replay: bad [/b] path" in text
