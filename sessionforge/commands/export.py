@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import click
+from rich.markup import escape
 
 from sessionforge.view.export import DEFAULT_FPS, write_asciicast, write_text
 from sessionforge.view.progress import frame_progress
@@ -36,7 +37,8 @@ def command(source: str, session: str | None, fmt: str, out: str, frame_range: s
         raise ViewError(f"--fps {fps}: must be > 0")
     with open_session(source, session) as ref:
         start, stop = parse_range(frame_range, ref.frames)
-        with frame_progress(f"export {ref.label}", stop - start) as advance:
+        # the label (a session id) is text, not rich markup
+        with frame_progress(escape(f"export {ref.label}"), stop - start) as advance:
             if fmt == "asciicast":
                 n = write_asciicast(ref, out, start, stop, fps=fps, inputs=not no_input,
                                      markers=not no_markers, progress=advance)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+from rich.markup import escape
 
 from sessionforge.view.progress import frame_progress
 from sessionforge.view.render import contact_sheet, load_font, palette_array, render_frame, sheet_indices
@@ -40,32 +41,30 @@ def command(source: str, session: str | None, frame_list: str | None, outdir: st
         raise ViewError(f"--scale {scale}: must be in (0, 4]")
     font = load_font(font_size, font_path)
     out = Path(outdir)
-    out.mkdir(parents=True, exist_ok=True)
     with open_session(source, session) as ref:
         if ref.frames == 0:
             raise ViewError(f"{ref.label}: the session has no frames")
+        idx = sheet_indices(ref.frames, sheet) if sheet else parse_frame_list(frame_list or "0", ref.frames)
+        # only now, with the session and frames valid, may the output folder appear
+        out.mkdir(parents=True, exist_ok=True)
         pal = palette_array(ref.info.palette)
         cache = FrameCache(ref, chunk=1)  # frames are far apart: decode only what is drawn
         stem = "".join(c if c.isalnum() or c in "-_." else "_" for c in ref.label)
-        idx = sheet_indices(ref.frames, sheet) if sheet else parse_frame_list(frame_list or "0", ref.frames)
         markers = Markers(ref.info.meta)
-        images = []
-        with frame_progress(f"render {ref.label}", len(idx)) as advance:
+        tiles = []
+        with frame_progress(escape(f"render {ref.label}"), len(idx)) as advance:
             for t in idx:
                 chars, fg, bg, attrs, cursor, _ = cache.get(t)
-                images.append((t, render_frame(font, pal, chars, fg, bg, attrs, cursor)))
+                im = render_frame(font, pal, chars, fg, bg, attrs, cursor)
+                if sheet:
+                    commit, path = markers.at(t)
+                    tiles.append((f"frame {t}" + (f"  {commit[:8]} {path}" if commit else ""), im))
+                else:  # saved as drawn: only one frame's image is held at a time
+                    dest = out / f"{stem}-{t:06d}.png"
+                    im.save(dest)
+                    click.echo(f"wrote {dest}", err=True)
                 advance(1)
         if sheet:
-            tiles = []
-            for t, im in images:
-                commit, path = markers.at(t)
-                label = f"frame {t}" + (f"  {commit[:8]} {path}" if commit else "")
-                tiles.append((label, im))
             dest = out / f"{stem}-sheet.png"
             contact_sheet(tiles, font, scale=scale).save(dest)
             click.echo(f"wrote {dest} ({len(tiles)} frames)", err=True)
-        else:
-            for t, im in images:
-                dest = out / f"{stem}-{t:06d}.png"
-                im.save(dest)
-                click.echo(f"wrote {dest}", err=True)

@@ -86,8 +86,11 @@ def _open_in_shard(p: Path, spec: str | None, label_prefix: str) -> SessionRef:
 
 
 def _resolve_shard(root: Path, shard: str) -> Path:
+    """The manifest's shard, looked up under the dataset only: a same-named file in the current
+    directory must never stand in for it. An absolute path is taken as written."""
     sp = Path(shard)
-    for cand in (sp, root / sp, root / "shards" / sp, root / "shards" / sp.name):
+    cands = [sp] if sp.is_absolute() else [root / sp, root / "shards" / sp, root / "shards" / sp.name]
+    for cand in cands:
         if cand.is_file():
             return cand
     raise ViewError(f"{root}: the manifest names shard {shard!r} but no such file exists")
