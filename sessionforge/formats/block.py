@@ -197,10 +197,11 @@ class DecodedBlock:
             hit = pos < L
             hit[hit] = ul[pos[hit]] == (mdst * n_ep + mep)[hit]
             base[pos[hit]] = shown[mf[hit] - 1, msrc[hit]]
-        # Fill cell sources lineage by lineage; a lineage whose base was built in this step waits a round.
-        src_all = np.empty((R + V, C), self._it)  # (R + V, C) value index of every cell of every version
-        src_all[:R] = self._carry
-        head_v = np.flatnonzero(v_frame == 0)  # (L,) version of each lineage's head (heads come first)
+        # Cell sources of every version, in one forward fill for all lineages: a lineage's
+        # head is a marker ("from the base row") and its spans' value indices (+1) follow it;
+        # the offset lineage * bigp keeps lineages apart in the running maximum. Cells still
+        # showing the marker afterwards come from the base row, resolved below on the small
+        # (L, C) table of head rows, in rounds only where a base was built in this step.
         depth = np.zeros(L, np.int64)
         for _ in range(L):
             nd = np.where(base >= R, depth[v_lin[np.maximum(base - R, 0)]] + 1, 0)
@@ -212,33 +213,30 @@ class DecodedBlock:
         cell_v = np.repeat(inv[L:], lens)  # (c,) version of each cell
         cell_col = (np.arange(len(cell_v), dtype=np.int64)
                     + np.repeat(self._span_col[s0:s1] - (self._cell_at[s0:s1] - c0), lens))
-        cell_val = R * C + c0 + np.arange(len(cell_v), dtype=np.int64)
-        it = self._it if L * big < 2**31 - 1 else np.int64
+        bigp = big + 1
+        it = self._it if (L + 1) * bigp < 2**31 - 1 else np.int64
+        src_all = np.empty((R + V, C), it)  # (R + V, C) value index of every cell of every version
+        src_all[:R] = self._carry
+        seg = src_all[R:]  # (V, C)
+        seg.fill(-1)  # below every marker: inherit from the previous version
+        lin_off = (np.arange(L, dtype=np.int64) * bigp).astype(it)
+        head_v = np.flatnonzero(v_frame == 0)  # (L,) version of each lineage's head (heads come first)
+        seg[head_v] = lin_off[:, None]
+        # maximum.at: where spans of one frame overlap, the later span (larger index) wins
+        np.maximum.at(seg.reshape(-1), cell_v * C + cell_col,
+                      (R * C + c0 + 1 + np.arange(len(cell_v), dtype=np.int64) + v_lin[cell_v] * bigp).astype(it))
+        np.maximum.accumulate(seg, axis=0, out=seg)
+        seg -= (lin_off + 1)[v_lin][:, None]  # value index, or -1 where the base row shows through
+        heads = np.empty((L, C), it)  # (L, C) each lineage's base row, resolved
         for d in range(int(depth.max(initial=-1)) + 1):
-            lins = depth == d
-            if d == 0 and not depth.any() and it is self._it:
-                # One round (no lineage starts from a version built in this step): fill in place.
-                seg = src_all[R:]  # (V, C); -1 = inherit from the previous version
-                seg.fill(-1)
-                seg[head_v] = src_all[base] + (np.arange(L) * big).astype(it)[:, None]
-                # maximum.at: where spans of one frame overlap, the later span (larger index) wins
-                np.maximum.at(seg.reshape(-1), cell_v * C + cell_col, (cell_val + v_lin[cell_v] * big).astype(it))
-                # Forward fill down each lineage; the offset (lineage * big) keeps lineages apart.
-                np.maximum.accumulate(seg, axis=0, out=seg)
-                seg -= (v_lin * big).astype(it)[:, None]
-                break
-            vmask = lins[v_lin]
-            vids = np.flatnonzero(vmask)
-            at = np.cumsum(vmask) - 1  # row of each version in this round's table
-            seg = np.full((len(vids), C), -1, it)
-            hv = head_v[lins]
-            seg[at[hv]] = src_all[base[lins]] + (np.flatnonzero(lins) * big).astype(it)[:, None]
-            cm = vmask[cell_v]
-            np.maximum.at(seg.reshape(-1), at[cell_v[cm]] * C + cell_col[cm],
-                          (cell_val[cm] + v_lin[cell_v[cm]] * big).astype(it))
-            np.maximum.accumulate(seg, axis=0, out=seg)
-            seg -= (v_lin[vids] * big).astype(it)[:, None]
-            src_all[R + vids] = seg
+            lins = np.flatnonzero(depth == d) if d else np.flatnonzero(base < R)
+            if d == 0:
+                heads[lins] = src_all[base[lins]]
+                continue
+            bv = base[lins] - R
+            row = seg[bv]  # (n, C)
+            heads[lins] = np.where(row < 0, heads[v_lin[bv]], row)
+        np.copyto(seg, np.take(heads, v_lin, axis=0), where=seg < 0)
         # Two gathers instead of four: fg, bg, attrs travel packed in one uint32 per cell.
         packed = np.take(self._packed, src_all, mode="clip").view(np.uint8).reshape(len(src_all), C, 4)
         self._planes = (np.take(self.values[0], src_all, mode="clip"),  # each (R + V, C)
