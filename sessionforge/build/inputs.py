@@ -158,9 +158,9 @@ def read_manifest(path: Path) -> list[RepoSpec]:
     suffix = path.suffix.lower()
     try:
         if suffix == ".csv":
-            df = pl.read_csv(path, infer_schema_length=None)
+            df = pl.read_csv(path, infer_schema_length=None, glob=False)
         elif suffix == ".parquet":
-            df = pl.read_parquet(path)
+            df = pl.read_parquet(path, glob=False)  # a "[" in a file name is not a glob
         else:
             df = pl.read_ndjson(path, infer_schema_length=None)
     except Exception as exc:  # polars raises many types; all mean "cannot read this file"

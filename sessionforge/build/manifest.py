@@ -146,8 +146,8 @@ def read_dataset(root: str | Path) -> tuple[dict[str, Any], pl.DataFrame, pl.Dat
                               "run build-dataset again to finish it")
     try:
         doc = json.loads(outdir.dataset_json.read_text())
-        manifest = pl.read_parquet(outdir.manifest)
-        errors = pl.read_parquet(outdir.errors) if outdir.errors.is_file() else errors_frame([])
+        manifest = pl.read_parquet(outdir.manifest, glob=False)  # paths may hold "["
+        errors = pl.read_parquet(outdir.errors, glob=False) if outdir.errors.is_file() else errors_frame([])
     except (ValueError, OSError, pl.exceptions.PolarsError) as exc:
         raise BuildStateError(f"{outdir.root}: cannot read the dataset's tables: {exc}") from None
     if doc.get("format") != DATASET_FORMAT or doc.get("format_version") != DATASET_FORMAT_VERSION:

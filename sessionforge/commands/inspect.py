@@ -124,8 +124,10 @@ def command(shard: str, as_json: bool, frame: int | None, session: int) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from rich.markup import escape
+
     console = Console()
-    console.print(f"[bold]{info['path']}[/bold]  termstream {info['version']}, codec {info['codec']}, "
+    console.print(f"[bold]{escape(str(info['path']))}[/bold]  termstream {info['version']}, codec {info['codec']}, "
                   f"frames {info['rows']}x{info['cols']}, {info['file_bytes']:,} bytes")
     table = Table(show_header=True, header_style="bold")
     for name, justify in (("session", "right"), ("frames", "right"), ("bytes/frame", "right"),

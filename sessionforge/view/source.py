@@ -102,7 +102,7 @@ def _open_in_dataset(root: Path, spec: str | None) -> SessionRef:
         import polars as pl  # only datasets need it; keeps `play SHARD` start-up light
 
         try:
-            df = pl.read_parquet(manifest)
+            df = pl.read_parquet(manifest, glob=False)
         except Exception as exc:  # polars raises many types for a bad file
             raise ViewError(f"{manifest}: cannot read the manifest ({exc})") from exc
         # The session's index inside its shard: `session`, or `index` as build-dataset writes it.

@@ -58,3 +58,23 @@ def test_summary_and_progress_treat_reasons_and_phases_as_text():
         assert "plan[/x] [red]" in text, (tty, text)
         if not tty:
             assert "r[red]z/[id].tsx: FAILED at replay: bad [/b] path" in text
+
+
+def test_dataset_paths_with_brackets_work_everywhere(tmp_path, capsys):
+    # polars treats "[" in a path as a glob unless told not to; a dataset folder may be named anything
+    repo = tmp_path / "repo"
+    make_small_repo(repo, commits=2, seed=6)
+    out = tmp_path / "data[v1]"
+    code, _, err = _main(["build-dataset", repo, "--out", out, *BUILD_ARGS], capsys)
+    assert code == 0, err
+    code, stdout, err = _main(["stats", out], capsys)
+    assert code == 0, err
+    assert "frames" in stdout
+    shard = next((out / "shards").glob("*.tss"))
+    code, stdout, err = _main(["inspect", shard], capsys)
+    assert code == 0, err
+    assert "data[v1]" in stdout
+    code, _, err = _main(["export", out, "--session", "0", "--format", "text", "--frames", "0:2",
+                          "-o", tmp_path / "f.txt"], capsys)
+    assert code == 0, err
+    assert (tmp_path / "f.txt").read_text().strip()
