@@ -69,14 +69,19 @@ class ShardWriter:
         head, tail = os.path.split(self.path)
         self._tmp = os.path.join(head, f".{tail}.tmp-{os.getpid()}-{secrets.token_hex(4)}")
         self._file = open(self._tmp, "wb")
-        self._pool = ThreadPoolExecutor(1, thread_name_prefix="termstream") if threads else None
-        self._queue: deque[tuple[Future | bytes, dict, int, int, str]] = deque()  # (block, session, first, n, what)
-        self._sessions: list[dict] = []
-        self._cur: dict | None = None
+        self._pool: ThreadPoolExecutor | None = None
         self._closed = False
-        self.bytes_written = 0
-        self._write(layout.pack_file_header(rows, cols, self._codec_id))
-        self._b = BlockBuilder(self.path, rows, cols)
+        try:  # a failure from here on (disk full, ...) must leave no temp file or thread behind
+            self._pool = ThreadPoolExecutor(1, thread_name_prefix="termstream") if threads else None
+            self._queue: deque[tuple[Future | bytes, dict, int, int, str]] = deque()  # (block, session, first, n, what)
+            self._sessions: list[dict] = []
+            self._cur: dict | None = None
+            self.bytes_written = 0
+            self._write(layout.pack_file_header(rows, cols, self._codec_id))
+            self._b = BlockBuilder(self.path, rows, cols)
+        except BaseException:
+            self.abort()
+            raise
 
     # ------------------------------------------------------------------ sessions
     def begin_session(self, meta: dict, palette: Sequence[int]) -> None:
