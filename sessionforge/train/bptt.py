@@ -21,7 +21,7 @@ each chunk had in the forward passes.
 from __future__ import annotations
 
 import contextlib
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -118,8 +118,13 @@ def streaming_step(
     device: torch.device | str = "cpu",
     autocast_dtype: torch.dtype | None = None,
     offload: bool = False,
+    prefetch: ThreadPoolExecutor | None = None,
 ) -> StepResult:
-    """Accumulate into ``.grad`` the gradient of the window's mean loss; see module doc."""
+    """Accumulate into ``.grad`` the gradient of the window's mean loss; see module doc.
+
+    ``prefetch``: the executor that decodes the next chunk ahead (:func:`prefetcher`);
+    pass one that lives as long as training. Without it the step makes and ends its own.
+    """
     device = torch.device(device)
     L = window.length
     bounds = [(t, min(t + chunk, L)) for t in range(0, L, chunk)]
@@ -130,8 +135,8 @@ def streaming_step(
     # helper thread while this one computes. One read in flight at a time, so a
     # stream's reader is never used by two threads at once.
     order = [*bounds, *reversed(bounds)]
-    pool = ThreadPoolExecutor(1, thread_name_prefix="sf-prefetch")
-    pending = {0: pool.submit(window.frames, *order[0])}
+    pool = prefetch if prefetch is not None else prefetcher()
+    pending: dict[int, Future] = {0: pool.submit(window.frames, *order[0])}
     reads = [0]
 
     def load(t0: int, t1: int) -> FrameInputs:
@@ -206,8 +211,18 @@ def streaming_step(
                 torch.autograd.backward(out, e_grad[a:b].to(out.dtype))
         rng.set(after)
     finally:
-        pool.shutdown(cancel_futures=True)
+        # On an error, no read may outlive the step: it uses the loader's readers and buffers.
+        for f in pending.values():
+            f.cancel()
+        wait(list(pending.values()))
+        if prefetch is None:
+            pool.shutdown()
     return StepResult(total / denom, position, n_valid, end_state)
+
+
+def prefetcher() -> ThreadPoolExecutor:
+    """The one-thread executor :func:`streaming_step` reads ahead on; shut it down when training ends."""
+    return ThreadPoolExecutor(1, thread_name_prefix="sf-prefetch")
 
 
 def full_step(

@@ -14,10 +14,14 @@ Decoding is split over ``workers`` threads, one stream per task.
 Windows are lazy: :class:`Window` decodes a chunk of frames when asked, so a window
 of 16k frames is never held densely. The whole loader position is a few integers per
 stream (:meth:`StreamLoader.state_dict`), so a resumed run sees the same batches.
+
+Hot path. An epoch's permutation is computed once (not per window), and chunks are
+decoded into reusable buffers (:class:`_Buffers`): a step allocates no frame arrays.
 """
 
 from __future__ import annotations
 
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -49,6 +53,57 @@ def make_units(shards: ShardSet, window: int, stream_windows: int) -> list[Unit]
     return units
 
 
+def _held(arrays: tuple[np.ndarray, ...]) -> bool:
+    """Whether anything besides ``arrays`` refers to one of them (a tensor or view handed out)."""
+    # getrefcount counts its argument: 2 = the tuple's reference + the argument.
+    return any(sys.getrefcount(arrays[i]) > 2 for i in range(len(arrays)))
+
+
+class _Buffers:
+    """A loader's reusable decode targets, so reading a chunk allocates no frame arrays.
+
+    ``stream(b, n)``: stream b's contiguous :class:`Frames`, the ``out=`` of its
+    ``read_frames`` (a stream is decoded by one thread at a time, and its frames are
+    copied out before the next read). ``batch(n)``: the (n, B, R, C) arrays a chunk is
+    returned in. The caller holds a chunk while the next one is decoded (the prefetch
+    thread of :func:`~sessionforge.train.bptt.streaming_step`), so these come from a
+    small pool, and a set is reused only when nothing outside the pool refers to it: a
+    caller that keeps chunks gets fresh arrays, never overwritten ones.
+    """
+
+    POOL = 4  # batch sets kept; more held at once are allocated and dropped as before
+
+    def __init__(self, batch: int, rows: int, cols: int) -> None:
+        self.B, self.R, self.C = batch, rows, cols
+        self._decode: list[Frames | None] = [None] * batch
+        self._sets: list[tuple[np.ndarray, ...]] = []
+        self.allocated = 0  # batch sets allocated so far (steady state: no new ones)
+
+    def stream(self, b: int, n: int) -> Frames:
+        fr = self._decode[b]
+        if fr is None or len(fr) < n:
+            fr = self._decode[b] = Frames.empty(n, self.R, self.C)
+        return fr
+
+    def batch(self, n: int) -> tuple[np.ndarray, ...]:
+        """(chars, fg, bg, attrs, cursor) with at least ``n`` frames, none of them in use."""
+        for i in range(len(self._sets)):
+            if not _held(self._sets[i]):
+                if len(self._sets[i][0]) < n:
+                    self._sets[i] = self._new(n)
+                return self._sets[i]
+        arrays = self._new(n)
+        if len(self._sets) < self.POOL:
+            self._sets.append(arrays)
+        return arrays
+
+    def _new(self, n: int) -> tuple[np.ndarray, ...]:
+        self.allocated += 1
+        shape = (n, self.B, self.R, self.C)
+        return (np.empty(shape, np.uint32), np.empty(shape, np.uint8), np.empty(shape, np.uint8),
+                np.empty(shape, np.uint8), np.empty((n, self.B, 3), np.int32))
+
+
 class Window:
     """A window of L frames for B streams (a :class:`~sessionforge.train.bptt.WindowSource`)."""
 
@@ -63,15 +118,15 @@ class Window:
     def frames(self, t0: int, t1: int) -> FrameInputs:
         """Decode frames [t0, t1) of every stream -> FrameInputs (t1-t0, B, R, C) on the CPU."""
         ld = self.loader
-        K, B, R, C = t1 - t0, len(self.streams), ld.shards.rows, ld.shards.cols
-        chars = np.empty((K, B, R, C), np.uint32)
-        fg, bg, attrs = (np.empty((K, B, R, C), np.uint8) for _ in range(3))
-        cursor = np.empty((K, B, 3), np.int32)
+        K, B = t1 - t0, len(self.streams)
         extra = 1 if t1 == self.length else 0  # the frame after the window: its keys are the last target
+        # Views of pooled arrays: valid while the caller holds them (see _Buffers).
+        chars, fg, bg, attrs, cursor = (a[:K] for a in ld.buffers.batch(K))
 
         def read(b: int) -> None:
             ref, first = self.streams[b]
-            fr: Frames = ld.reader(b, ref.shard).read_frames(ref.session, first + t0, first + t1 + extra)
+            out = ld.buffers.stream(b, K + 1)  # K + 1: the same buffer serves the window's last chunk
+            fr = ld.reader(b, ref.shard).read_frames(ref.session, first + t0, first + t1 + extra, out=out)
             chars[:, b], fg[:, b], bg[:, b], attrs[:, b] = fr.chars[:K], fr.fg[:K], fr.bg[:K], fr.attrs[:K]
             cursor[:, b] = fr.cursor[:K]
             for t in range(K + extra):
@@ -128,11 +183,33 @@ class StreamLoader:
         self._pos = [[0, 0, 0] for _ in range(batch)]
         self._readers: dict[tuple[int, int], ShardReader] = {}
         self._pool = ThreadPoolExecutor(workers) if workers > 1 else None
+        self.buffers = _Buffers(batch, shards.rows, shards.cols)
+        # Permutations are O(units): one per epoch, shared by the streams; each stream
+        # keeps its slice of its current epoch, so a window costs O(B), not O(B x units).
+        self._perms: dict[int, np.ndarray] = {}
+        self._mine: list[tuple[int, np.ndarray] | None] = [None] * batch  # per stream: (epoch, its units)
         self.dropped_tokens = 0
 
+    def _permutation(self, epoch: int) -> np.ndarray:
+        """The order of all units in ``epoch`` (a pure function of seed and epoch)."""
+        return np.random.default_rng([self.seed, epoch]).permutation(len(self.units))
+
     def _epoch_units(self, g: int, epoch: int) -> np.ndarray:
-        perm = np.random.default_rng([self.seed, epoch]).permutation(len(self.units))
+        perm = self._perms.get(epoch)
+        if perm is None:
+            # Streams only move forward: epochs before every stream's are done with.
+            low = min(p[0] for p in self._pos)
+            for old in [e for e in self._perms if e < low]:
+                del self._perms[old]
+            perm = self._perms[epoch] = self._permutation(epoch)
         return perm[g :: self.world * self.batch]
+
+    def _stream_units(self, b: int, epoch: int) -> np.ndarray:
+        """Units of local stream ``b`` in ``epoch``, in order (cached while the stream is in that epoch)."""
+        mine = self._mine[b]
+        if mine is None or mine[0] != epoch:
+            mine = self._mine[b] = (epoch, self._epoch_units(self.rank * self.batch + b, epoch))
+        return mine[1]
 
     def reader(self, stream: int, shard: int) -> ShardReader:
         """The stream's own reader of ``shard`` (a reader caches a block, so none is shared by threads)."""
@@ -157,7 +234,7 @@ class StreamLoader:
         picks = []
         for b, pos in enumerate(self._pos):
             epoch, k, w = pos
-            units = self._epoch_units(self.rank * self.batch + b, epoch)
+            units = self._stream_units(b, epoch)
             unit = self.units[int(units[k])]
             picks.append((unit, w))
             w += 1
@@ -194,6 +271,8 @@ class StreamLoader:
             if state.get(key) != mine:
                 raise DataError(f"loader state: {key} is {state.get(key)!r} in the checkpoint but {mine!r} now")
         self._pos = [list(map(int, p)) for p in state["positions"]]
+        self._perms.clear()
+        self._mine = [None] * self.batch
 
     def close(self) -> None:
         """Close readers and decode threads."""

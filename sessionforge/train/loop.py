@@ -28,7 +28,7 @@ from sessionforge.errors import ConfigError
 from sessionforge.model.integrators import map_state, state_tensors
 from sessionforge.model.tokenizer import ActionTokenizer, build_tokenizer
 from sessionforge.train import checkpoint as ckpt
-from sessionforge.train.bptt import StepResult, full_step, streaming_step
+from sessionforge.train.bptt import StepResult, full_step, prefetcher, streaming_step
 from sessionforge.train.config import RunConfig
 from sessionforge.train.loader import StreamLoader
 from sessionforge.train.metrics import MetricsWriter, bucket_means, peak_memory_bytes
@@ -172,6 +172,7 @@ def train(
     pending: list[StepResult] = []
     t_log, frames_log = time.perf_counter(), frames
     start_time = time.perf_counter() - elapsed
+    prefetch = prefetcher() if tc.mode == "streaming" else None  # one read-ahead thread for the whole run
     try:
         while step < tc.steps:
             window = loader.next_window()
@@ -182,7 +183,7 @@ def train(
             optimizer.zero_grad(set_to_none=True)
             if tc.mode == "streaming":
                 res = streaming_step(model, window, state0, chunk=tc.chunk, frame_chunk=tc.frame_chunk,
-                                     device=device, autocast_dtype=amp, offload=offload)
+                                     device=device, autocast_dtype=amp, offload=offload, prefetch=prefetch)
             else:
                 res = full_step(model, window, state0, device=device, autocast_dtype=amp)
             if world > 1:
@@ -212,6 +213,8 @@ def train(
                 _save(run, step, cfg, model, optimizer, tok, loader, carried, frames,
                       time.perf_counter() - start_time, rank, world)
     finally:
+        if prefetch is not None:
+            prefetch.shutdown()
         loader.close()
         if metrics is not None:
             metrics.close()
