@@ -9,8 +9,8 @@ interleaved records. See SPEC.md section "Frame block payload".
 
 Decoding never loops over cells or frames in Python: it builds "row versions" (a
 row's content after each frame that changed it) with one forward fill
-(``np.maximum.accumulate``) over a table of value indices, then gathers whole rows
-into the output with one ``np.take`` per plane.
+(``np.maximum.accumulate``) over a table of value indices, gathers each plane's
+row versions with one ``np.take``, then whole rows into the output, one ``np.take`` per plane.
 """
 
 from __future__ import annotations
@@ -119,9 +119,6 @@ class DecodedBlock:
         self._move_at = np.zeros(n + 1, np.int64)  # first move of each frame
         np.cumsum(move_counts, out=self._move_at[1:])
         self._move_dst, self._move_src = move_dst.astype(np.intp), move_src.astype(np.intp)
-        p = np.zeros((len(values[0]), 4), np.uint8)  # little-endian bytes of one uint32: fg, bg, attrs, 0
-        p[:, 0], p[:, 1], p[:, 2] = values[1], values[2], values[3]
-        self._packed = p.view(np.uint32).reshape(-1)
         self._big = len(values[0])  # R*C + c: larger than any value index
         self._it = np.int32 if rows * self._big < 2**31 - 1 else np.int64
         self._restart()
@@ -137,8 +134,9 @@ class DecodedBlock:
         first version (the head) copies its base: the row's carried state for epoch 0,
         else the version the move's source row showed just before the move. Which
         version each row shows is found by pointer jumping (no loop over frames); the
-        cell contents are then forward-filled per lineage, in rounds when a lineage's
-        base was itself created in this step.
+        cell contents of all lineages are then forward-filled in one pass; cells still
+        showing their lineage's head take the base row's, resolved on the small
+        (lineages, C) table of head rows, in rounds only where a base was built in this step.
         """
         R, C, big = self.rows, self.cols, self._big
         self._step += 1
@@ -237,11 +235,10 @@ class DecodedBlock:
             row = seg[bv]  # (n, C)
             heads[lins] = np.where(row < 0, heads[v_lin[bv]], row)
         np.copyto(seg, np.take(heads, v_lin, axis=0), where=seg < 0)
-        # Two gathers instead of four: fg, bg, attrs travel packed in one uint32 per cell.
-        packed = np.take(self._packed, src_all, mode="clip").view(np.uint8).reshape(len(src_all), C, 4)
-        self._planes = (np.take(self.values[0], src_all, mode="clip"),  # each (R + V, C)
-                        np.ascontiguousarray(packed[:, :, 0]), np.ascontiguousarray(packed[:, :, 1]),
-                        np.ascontiguousarray(packed[:, :, 2]))
+        # Indices converted to intp once (take would convert them on every call); they are all
+        # in range, so mode="wrap" (the cheapest mode) never wraps anything.
+        src = src_all.astype(np.intp)
+        self._planes = tuple(np.take(v, src, mode="wrap") for v in self.values)  # each (R + V, C)
         version = shown[1:].astype(np.intp)  # (k, R)
         self._version = version
         self._carry = src_all[version[-1]]  # (R, C): state after the step's last frame
