@@ -29,8 +29,9 @@ class ReplayTask:
     slice: int
     start: int
     stop: int
-    first_commit: str   # commits[start] and commits[stop - 1] at planning time, checked by the task
+    first_commit: str   # commits[start] and commits[stop - 1] at planning time (the resume check)
     last_commit: str
+    commits: tuple[str, ...] = ()  # commits[start:stop]: the task replays these, never walks history again
 
 
 def repo_key(identity: str) -> str:
@@ -58,8 +59,8 @@ def prepare_repo(job: dict[str, Any], progress: Any = None) -> dict[str, Any]:
 
     ``job`` holds ``identity``, ``path`` or ``url``, ``cache_dir``, ``replay`` (a
     ReplayConfig dict) and ``slice_commits``. Returns ``{"status": "ok", "path",
-    "commits", "slices": [[start, stop, first, last], ...]}`` or an error dict with
-    ``stage`` and ``message``; never raises for a bad repository.
+    "commits", "slices": [[start, stop, first, last, [commit ids of the slice]], ...]}`` or an
+    error dict with ``stage`` and ``message``; never raises for a bad repository.
     """
     from sessionforge.build.task import time_limit
 
@@ -91,7 +92,9 @@ def _prepare(job: dict[str, Any], stage: list[str]) -> dict[str, Any]:
     commits = list_commits(path, cfg)
     if not commits:
         return _error("plan", "no commits to replay (empty repository or empty commit range)")
-    slices = [[a, b, str(commits[a]), str(commits[b - 1])]
+    commits = [str(c) for c in commits]
+    # The slice's ids travel with its task: one history walk per repository, not one per slice.
+    slices = [[a, b, commits[a], commits[b - 1], commits[a:b]]
               for a, b in slice_bounds(len(commits), job["slice_commits"])]
     return {"status": "ok", "path": path, "commits": len(commits), "slices": slices}
 
@@ -99,8 +102,9 @@ def _prepare(job: dict[str, Any], stage: list[str]) -> dict[str, Any]:
 def make_tasks(order: int, spec: RepoSpec, prepared: dict[str, Any]) -> list[ReplayTask]:
     """The replay tasks of one prepared repository, in slice order."""
     return [ReplayTask(task_id=replay_task_id(spec.identity, k), order=order, identity=spec.identity,
-                       path=prepared["path"], slice=k, start=a, stop=b, first_commit=first, last_commit=last)
-            for k, (a, b, first, last) in enumerate(prepared["slices"])]
+                       path=prepared["path"], slice=k, start=a, stop=b, first_commit=first, last_commit=last,
+                       commits=tuple(ids))
+            for k, (a, b, first, last, ids) in enumerate(prepared["slices"])]
 
 
 def _error(stage: str, message: str) -> dict[str, Any]:

@@ -15,12 +15,13 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from sessionforge.build.config import BuildConfig, output_config
+from sessionforge.build.dataset_files import enclosing_dataset
 from sessionforge.build.executors import Executor, make_executor
 from sessionforge.build.inputs import RepoSpec, ResolvedInputs, resolve_inputs
 from sessionforge.build.manifest import Collected, write_outputs
 from sessionforge.build.plan import ReplayTask, make_tasks, prepare_repo, repo_key
 from sessionforge.build.progress import BuildProgress
-from sessionforge.build.state import OutputDir
+from sessionforge.build.state import BuildStateError, OutputDir
 from sessionforge.build.task import run_replay_task
 from sessionforge.config import to_dict
 
@@ -60,6 +61,10 @@ def build_dataset(inputs: Sequence[str], out: str | Path, cfg: BuildConfig, *, o
     worker crashes are never recorded, so they are always retried).
     """
     progress = progress or BuildProgress(enabled=False)
+    parent = enclosing_dataset(out)
+    if parent is not None:  # its readers would never see this dataset, and a rebuild there could delete it
+        raise BuildStateError(f"--out {out}: is inside the dataset folder {parent}; "
+                              "choose an --out outside any dataset")
     skip = [Path(out)] + ([Path(cfg.run.cache_dir)] if cfg.run.cache_dir else [])
     resolved = resolve_inputs(inputs, cfg.filters, skip)
     outdir = OutputDir(out)
@@ -122,7 +127,8 @@ def _build(resolved: ResolvedInputs, outdir: OutputDir, outcfg: dict[str, Any], 
             todo.append((spec, t))
     replay_jobs = [{"task_id": t.task_id, "identity": t.identity, "path": t.path, "slice": t.slice,
                     "start": t.start, "stop": t.stop, "first_commit": t.first_commit,
-                    "last_commit": t.last_commit, "config": outcfg, "out": str(outdir.root),
+                    "last_commit": t.last_commit, "commits": list(t.commits), "config": outcfg,
+                    "out": str(outdir.root),
                     "timeout": cfg.run.timeout} for _, t in todo]
     progress.start("replaying", len(replay_jobs), [t.identity for _, t in todo])
     t0 = time.perf_counter()
@@ -153,6 +159,9 @@ def _build(resolved: ResolvedInputs, outdir: OutputDir, outcfg: dict[str, Any], 
                   "frames_per_s": round(frames_this_run / seconds, 1) if todo and seconds > 0 else None}
     doc = write_outputs(outdir, collected, outcfg, [s.identity for s in resolved.repos], resolved.filtered,
                         build_info)
+    # Every task has ended: what is left in staging belongs to attempts that died (their shards were
+    # never published), so a finished dataset carries no leftovers.
+    shutil.rmtree(outdir.staging, ignore_errors=True)
     return BuildResult(doc=doc, tasks_run=len(todo), frames_this_run=frames_this_run, seconds=seconds)
 
 

@@ -129,7 +129,7 @@ def run_replay_task(job: dict[str, Any], progress: Callable[[int], None] | None 
     or ``{"status": "error", "stage", "message"}``. Never raises for a bad repository."""
     from sessionforge.build.config import BuildConfig, parse_size
     from sessionforge.config import from_dict
-    from sessionforge.replay import list_commits, replay_repository
+    from sessionforge.replay import replay_repository
 
     out = Path(job["out"])
     # A fresh folder per attempt: an attempt that outlives its driver can never clobber another's files.
@@ -140,12 +140,15 @@ def run_replay_task(job: dict[str, Any], progress: Callable[[int], None] | None 
     try:
         with time_limit(job.get("timeout")):
             cfg = from_dict(BuildConfig, job["config"])
-            commits = [str(c) for c in list_commits(job["path"], cfg.replay)]
-            part = commits[job["start"]:job["stop"]]
-            if not part or part[0] != job["first_commit"] or part[-1] != job["last_commit"]:
+            # The planner's ids of this slice: walking the whole history again in every task would
+            # cost K walks for K slices. Commit ids name their content, so replaying them gives the
+            # planned data even if a branch moved since; a resumed build replans and compares.
+            part = [str(c) for c in job["commits"]]
+            if (len(part) != job["stop"] - job["start"] or not part or part[0] != job["first_commit"]
+                    or part[-1] != job["last_commit"]):
                 shutil.rmtree(staging, ignore_errors=True)
                 return {"status": "error", "stage": "plan",
-                        "message": "the repository's history changed during the build; run the build again"}
+                        "message": "the task's commit list does not match its plan; run the build again"}
             stage = "replay"
             prefix = f"{repo_key(job['identity'])}-s{job['slice']:05d}"
             sink = RotatingSink(staging, prefix, cfg.replay.rows, cfg.replay.cols, cfg.codec,

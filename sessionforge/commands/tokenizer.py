@@ -60,7 +60,11 @@ def show(tokenizer: Path, top: int, text: str | None) -> None:
     for i, piece in enumerate(tok.learned[:top]):
         click.echo(f"  {BASE_VOCAB + i:6d}  {piece!r}")
     if text is not None:
-        data = text.encode().decode("unicode_escape").encode("latin-1")
+        try:
+            data = text.encode().decode("unicode_escape").encode("latin-1")
+        except UnicodeError as exc:  # e.g. a lone '\x': one line, not a traceback
+            raise click.BadParameter(f"{text!r} is not a valid escaped string ({exc.reason})",
+                                     param_hint="'--encode'") from None
         ids = tok.encode(data)
         click.echo(f"encode {data!r} -> {ids}")
         click.echo("pieces: " + " | ".join(repr(tok.pieces[i]) for i in ids))
