@@ -140,7 +140,7 @@ def _report_errors(out: Path, failed: int, strict: bool) -> None:
         return
     import polars as pl
 
-    errors = pl.read_parquet(out / "errors.parquet")
+    errors = pl.read_parquet(out / "errors.parquet", glob=False)
     for row in errors.head(10).iter_rows(named=True):
         where = "" if row["slice"] is None else f" [slice {row['slice']}]"
         click.echo(f"failed: {row['repository']}{where} at {row['stage']}: {row['message']}", err=True)

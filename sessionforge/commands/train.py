@@ -13,7 +13,7 @@ from sessionforge.errors import ConfigError
 @click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Run config (YAML/TOML), e.g. configs/debug.yaml. With --resume, defaults to RUN/config.yaml.")
 @click.option("--data", "data", multiple=True, required=True, type=click.Path(exists=True, path_type=Path),
-              help="Dataset directory (every *.tss under it) or shard file; repeatable.")
+              help="Dataset directory (the shards its dataset.json lists, else shards/*.tss) or shard file; repeatable.")
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Run folder: config.yaml, tokenizer.json, metrics.jsonl, checkpoints/.")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
