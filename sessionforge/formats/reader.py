@@ -183,6 +183,9 @@ class ShardReader:
             out = Frames.empty(T, self.rows, self.cols)
         elif out.chars.shape[0] < T or out.chars.shape[1:] != (self.rows, self.cols):
             raise ValueError(f"out holds {out.chars.shape}, need at least ({T}, {self.rows}, {self.cols})")
+        elif not all(p.flags.c_contiguous for p in (out.chars, out.fg, out.bg, out.attrs)):
+            # decoding writes through reshaped views: a strided buffer would get a copy, silently
+            raise ValueError("out planes must be C-contiguous (use Frames.empty)")
         planes = (out.chars, out.fg, out.bg, out.attrs)
         cursor, offsets = out.cursor, out.action_offsets
         actions: list[bytes] = []

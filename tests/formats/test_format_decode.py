@@ -23,3 +23,18 @@ def test_long_scrolling_blocks_decode_exactly(tmp_path, monkeypatch, seed, rows,
         for start in (0, 37, 200, 336):  # chunks into a reused buffer, forwards then backwards
             assert_frames_equal(r.read_frames(0, start, start + 64, out=buf), frames, start)
         assert_frames_equal(r.read_frames(0, 5, 70, out=Frames.empty(65, rows, 7)), frames, 5)
+
+
+def test_strided_out_buffer_is_refused(tmp_path):
+    # A non-contiguous `out` would be written through a reshape copy and the frames lost.
+    rng = np.random.default_rng(7)
+    frames = random_session(rng, 4, 7, 20, 5, "exact")
+    path = tmp_path / "s.tss"
+    with ShardWriter(path, 4, 7, codec="zstd") as w:
+        write_sessions(w, [({}, list(range(5)), frames)])
+    big = Frames.empty(20, 4, 14)
+    strided = Frames.empty(10, 4, 7)
+    strided.chars = big.chars[:10, :, ::2]
+    with open_shard(path) as r:
+        with pytest.raises(ValueError, match="C-contiguous"):
+            r.read_frames(0, 0, 10, out=strided)
