@@ -6,20 +6,12 @@ from __future__ import annotations
 import io
 
 from buildkit import BUILD_ARGS, make_small_repo
+from clikit import run_main
 from rich.console import Console
 
 from sessionforge.build.progress import BuildProgress, summary_table
-from sessionforge.cli import main
 
 
-def _main(args, capsys) -> tuple[int, str, str]:
-    try:
-        main([str(a) for a in args])
-        code = 0
-    except SystemExit as exc:
-        code = exc.code or 0
-    cap = capsys.readouterr()
-    return code, cap.out, cap.err
 
 
 def _render(renderable) -> str:
@@ -33,10 +25,10 @@ def test_build_and_stats_print_markup_like_names_verbatim(tmp_path, capsys, monk
     repo = tmp_path / "r[red]z[/x]"
     make_small_repo(repo, commits=3, seed=5)
     out = tmp_path / "data"   # (a "[" in the dataset path trips polars' globbing in build/stats.py)
-    code, stdout, err = _main(["build-dataset", repo, "--out", out, *BUILD_ARGS], capsys)
+    code, stdout, err = run_main(["build-dataset", repo, "--out", out, *BUILD_ARGS], capsys)
     assert code == 0, err
     assert "build summary" in stdout
-    code, stdout, err = _main(["stats", out], capsys)
+    code, stdout, err = run_main(["stats", out], capsys)
     assert code == 0, err
     assert "r[red]z[/x]" in stdout
 
@@ -65,16 +57,16 @@ def test_dataset_paths_with_brackets_work_everywhere(tmp_path, capsys):
     repo = tmp_path / "repo"
     make_small_repo(repo, commits=2, seed=6)
     out = tmp_path / "data[v1]"
-    code, _, err = _main(["build-dataset", repo, "--out", out, *BUILD_ARGS], capsys)
+    code, _, err = run_main(["build-dataset", repo, "--out", out, *BUILD_ARGS], capsys)
     assert code == 0, err
-    code, stdout, err = _main(["stats", out], capsys)
+    code, stdout, err = run_main(["stats", out], capsys)
     assert code == 0, err
     assert "frames" in stdout
     shard = next((out / "shards").glob("*.tss"))
-    code, stdout, err = _main(["inspect", shard], capsys)
+    code, stdout, err = run_main(["inspect", shard], capsys)
     assert code == 0, err
     assert "data[v1]" in stdout
-    code, _, err = _main(["export", out, "--session", "0", "--format", "text", "--frames", "0:2",
+    code, _, err = run_main(["export", out, "--session", "0", "--format", "text", "--frames", "0:2",
                           "-o", tmp_path / "f.txt"], capsys)
     assert code == 0, err
     assert (tmp_path / "f.txt").read_text().strip()

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import pytest
 from click.testing import CliRunner
+from clikit import run_main
 from gitfactory import RepoFactory
 
-from sessionforge.cli import cli, main
+from sessionforge.cli import cli
 
 
 def _repo(tmp_path, name="repo"):
@@ -15,16 +16,6 @@ def _repo(tmp_path, name="repo"):
     f.commit({"hello.py": "print('hi')\n"}, "one")
     f.commit({"[id].tsx": "export default 1\n"}, "two")
     return f
-
-
-def _main(args, capsys) -> tuple[int, str, str]:
-    try:
-        main([str(a) for a in args])
-        code = 0
-    except SystemExit as exc:
-        code = exc.code or 0
-    cap = capsys.readouterr()
-    return code, cap.out, cap.err
 
 
 @pytest.fixture
@@ -41,14 +32,14 @@ def no_replay(monkeypatch):
 def test_out_directory_is_rejected_before_replaying(tmp_path, capsys, no_replay):
     f = _repo(tmp_path)
     (tmp_path / "outdir").mkdir()
-    code, _, err = _main(["replay", f.path, "--out", tmp_path / "outdir"], capsys)
+    code, _, err = run_main(["replay", f.path, "--out", tmp_path / "outdir"], capsys)
     assert code == 1 and err.startswith("error: --out") and "is a directory" in err and err.count("\n") == 1
 
 
 def test_out_parent_that_cannot_be_created_is_rejected_before_replaying(tmp_path, capsys, no_replay):
     f = _repo(tmp_path)
     (tmp_path / "afile").write_text("x")
-    code, _, err = _main(["replay", f.path, "--out", tmp_path / "afile" / "repo.tss"], capsys)
+    code, _, err = run_main(["replay", f.path, "--out", tmp_path / "afile" / "repo.tss"], capsys)
     assert code == 1 and err.startswith("error: --out") and err.count("\n") == 1
 
 
