@@ -8,6 +8,7 @@ never import torch. Errors caused by input become one line on stderr and exit 1.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
 import sys
 

@@ -69,3 +69,18 @@ def test_missing_file_oserror_is_one_line(monkeypatch, capsys):
     assert info.value.code == 1
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "not/here.tss" in err and err.count("\n") == 1
+
+
+def test_cli_does_not_rely_on_importlib_util_being_preloaded():
+    # An editable install's import hook loads importlib.util at start-up; a wheel install
+    # does not. Drop it to see the CLI as a wheel-installed user does.
+    code = (
+        "import sys, importlib\n"
+        "sys.modules.pop('importlib.util', None)\n"
+        "if hasattr(importlib, 'util'):\n    del importlib.util\n"
+        "from sessionforge.cli import main\n"
+        "try:\n    main(['inspect', '--help'])\n    print('EXIT', 0)\nexcept SystemExit as e:\n    print('EXIT', e.code)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert "Usage: sessionforge inspect" in out.stdout, out.stderr
+    assert "EXIT 0" in out.stdout
