@@ -33,6 +33,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "report": ("report", "Reports over training runs (loss vs window length)."),
 }
 
+# Top-level modules of the `train` extra (torch, triton, safetensors, matplotlib).
+TRAIN_EXTRA_MODULES = frozenset({"torch", "triton", "safetensors", "matplotlib"})
+
 
 class LazyGroup(click.Group):
     """A click group that imports a verb's module only when that verb is used."""
@@ -92,6 +95,13 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         sys.exit(130)
+    except ModuleNotFoundError as exc:
+        # The training verbs need the `train` extra; a data-only install must say so, not crash.
+        if (exc.name or "").split(".")[0] not in TRAIN_EXTRA_MODULES or os.environ.get("SESSIONFORGE_DEBUG"):
+            raise
+        click.echo(f"error: this command needs {exc.name!r}, which comes with the train extra: "
+                   "pip install 'sessionforge[train]'", err=True)
+        sys.exit(1)
     except (SessionforgeError, OSError) as exc:
         if os.environ.get("SESSIONFORGE_DEBUG"):
             raise

@@ -84,3 +84,26 @@ def test_cli_does_not_rely_on_importlib_util_being_preloaded():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert "Usage: sessionforge inspect" in out.stdout, out.stderr
     assert "EXIT 0" in out.stdout
+
+
+def test_missing_train_extra_is_one_line(monkeypatch, capsys):
+    @click.command()
+    def needs_torch() -> None:
+        raise ModuleNotFoundError("No module named 'torch'", name="torch")
+
+    monkeypatch.setattr(cli_mod.LazyGroup, "get_command", lambda self, ctx, name: needs_torch)
+    with pytest.raises(SystemExit) as info:
+        cli_mod.main(["train"])
+    assert info.value.code == 1
+    err = capsys.readouterr().err
+    assert "sessionforge[train]" in err and err.count("\n") == 1
+
+
+def test_other_missing_modules_are_bugs_and_keep_their_traceback(monkeypatch):
+    @click.command()
+    def broken() -> None:
+        raise ModuleNotFoundError("No module named 'nonexistent_pkg'", name="nonexistent_pkg")
+
+    monkeypatch.setattr(cli_mod.LazyGroup, "get_command", lambda self, ctx, name: broken)
+    with pytest.raises(ModuleNotFoundError):
+        cli_mod.main(["x"])
