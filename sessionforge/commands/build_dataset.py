@@ -80,7 +80,7 @@ def command(inputs: tuple[str, ...], out: str, config_path: str | None, override
     finally:
         progress.stop()
     stdout_console().print(summary_table(result.doc, result.frames_per_s))
-    _report_errors(Path(out), result.failed, strict)
+    _report_errors(Path(out), result.failed, strict, _nothing_built(result.doc))
 
 
 def load_build_config(config_path: str | None, overrides: tuple[str, ...], flags: dict[str, Any]) -> Any:
@@ -135,7 +135,12 @@ def current_repository() -> str:
     return repo.workdir or repo.path
 
 
-def _report_errors(out: Path, failed: int, strict: bool) -> None:
+def _nothing_built(doc: dict[str, Any]) -> bool:
+    """Every repository failed: a build that produced nothing is a failure even without --strict."""
+    return int(doc["totals"]["repositories_ok"]) == 0
+
+
+def _report_errors(out: Path, failed: int, strict: bool, nothing_built: bool = False) -> None:
     if not failed:
         return
     import polars as pl
@@ -149,3 +154,5 @@ def _report_errors(out: Path, failed: int, strict: bool) -> None:
     if strict:
         raise SessionforgeError(f"{failed} repositor{'y' if failed == 1 else 'ies'} failed (--strict); "
                                 f"see {out / 'errors.parquet'}")
+    if nothing_built:
+        raise SessionforgeError(f"nothing was built: every repository failed; see {out / 'errors.parquet'}")

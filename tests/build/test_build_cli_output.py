@@ -70,3 +70,15 @@ def test_dataset_paths_with_brackets_work_everywhere(tmp_path, capsys):
                           "-o", tmp_path / "f.txt"], capsys)
     assert code == 0, err
     assert (tmp_path / "f.txt").read_text().strip()
+
+
+def test_exit_status_when_every_repository_fails_or_only_some(tmp_path, capsys):
+    code, _, err = run_main(["build-dataset", tmp_path / "missing", "--out", tmp_path / "d1", *BUILD_ARGS], capsys)
+    assert code == 1
+    assert "nothing was built" in err and "Traceback" not in err
+    good = tmp_path / "good"
+    make_small_repo(good, commits=2, seed=8)
+    code, _, err = run_main(["build-dataset", good, tmp_path / "missing", "--out", tmp_path / "d2", *BUILD_ARGS],
+                            capsys)
+    assert code == 0, err   # some repositories built: the failure is an error row, not an exit status
+    assert "failed: " in err
