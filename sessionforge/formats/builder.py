@@ -38,14 +38,8 @@ class BlockBuilder:
         self.reset(1024)
 
     def add(self, planes: tuple[np.ndarray, ...], cursor: tuple[int, int, bool], action: bytes,
-            changed: Sequence[tuple[int, int, int]] | None,
-            moves: Sequence[tuple[int, int, int]] | None = None) -> None:
-        """Record one frame (planes already validated: (R, C) uint32/uint8 x3).
-
-        ``moves``: optional ``(dst_row, src_row, count)`` row copies from the previous
-        frame (see ``ShardWriter.add_frame``); with them the frame is diffed once against
-        the moved screen instead of searching for moves at several offsets.
-        """
+            changed: Sequence[tuple[int, int, int]] | None) -> None:
+        """Record one frame (planes already validated: (R, C) uint32/uint8 x3)."""
         row, col, vis = cursor
         if not (0 <= row < 65536 and 0 <= col < 65536):
             raise ShardWriteError(self.path, None, f"cursor {cursor!r} out of range 0..65535")
@@ -63,11 +57,7 @@ class BlockBuilder:
             self._mcounts.append(0)
         else:
             self._moves: dict[int, int] = {}
-            if moves:
-                if changed is not None:
-                    self._check_spans(changed)
-                spans = self._hinted_frame(planes, moves)
-            elif changed is None:
+            if changed is None:
                 spans = self._diff_frame(planes)
             else:
                 spans = 0
@@ -263,76 +253,6 @@ class BlockBuilder:
         for r, a, b in changed:
             if not (0 <= r < R and 0 <= a <= b <= C):
                 raise ShardWriteError(self.path, None, f"changed span {(r, a, b)} outside the {R}x{C} frame")
-
-    def _hinted_frame(self, planes: tuple[np.ndarray, ...], moves: Sequence[tuple[int, int, int]]) -> int:
-        """Diff a frame with the producer's row moves, storing what ``_diff_frame`` would.
-
-        Hinted rows are kept as moves by discovery's rule (fewer than half the cells differ
-        from the source than in place), other rows are tried one row away as discovery
-        does, in discovery's order: the same bytes unless two source rows tie (then
-        either is exact). Moves discovery cannot find (> 1 row) are kept, still exact.
-        """
-        R = self._shape[0]
-        runs = []
-        hinted = np.zeros(R, bool)
-        for m in moves:
-            dst, src, k = (int(v) for v in m)
-            if not (k >= 0 and 0 <= dst and dst + k <= R and 0 <= src and src + k <= R):
-                raise ShardWriteError(self.path, None, f"row move {tuple(m)} outside the {R}-row frame")
-            if k and dst != src:
-                if hinted[dst : dst + k].any():  # SPEC: no row is the destination of two moves
-                    raise ShardWriteError(self.path, None, f"row move {tuple(m)} names a destination row twice")
-                runs.append((dst, src, k))
-                hinted[dst : dst + k] = True
-        self._sync()
-        st = self._state
-        own = planes[0] != st[0]  # (R, C)
-        for p, q in zip(planes[1:], st[1:]):
-            own |= p != q
-        n_own = own.sum(axis=1)  # (R,)
-        if n_own.max(initial=0) < self._move_min:  # discovery's gate: no heavily changed row, no moves
-            return self._record_mask(planes, own)
-        best = n_own.copy()
-        best_d = np.zeros(R, np.int64)
-        for dst, src, k in runs:
-            md = planes[0][dst : dst + k] != st[0][src : src + k]  # (k, C): rows vs their source rows
-            for p, q in zip(planes[1:], st[1:]):
-                md |= p[dst : dst + k] != q[src : src + k]
-            n_d = md.sum(axis=1)
-            keep = 2 * n_d < n_own[dst : dst + k]
-            rows = dst + np.flatnonzero(keep)
-            own[rows] = md[keep]
-            best[rows] = n_d[keep]
-            best_d[dst : dst + k] = np.where(keep, src - dst, 0)
-        order = list(dict.fromkeys((self._last_d, 1, -1)))
-        # other rows one row up and down, as discovery would (a new line may equal an old one)
-        cand = np.flatnonzero(~hinted & (n_own > 0))
-        for d in order:
-            if not len(cand) or not (best >= self._move_min).any():
-                break
-            c = cand[(cand + d >= 0) & (cand + d < R)]
-            md = planes[0][c] != st[0][c + d]
-            for p, q in zip(planes[1:], st[1:]):
-                md |= p[c] != q[c + d]
-            n_d = md.sum(axis=1)
-            better = (2 * n_d < n_own[c]) & (n_d < best[c])
-            c = c[better]
-            own[c] = md[better]
-            best[c] = n_d[better]
-            best_d[c] = d
-        moved = np.flatnonzero(best_d)
-        if len(moved):
-            d_of = best_d[moved]
-            rank = np.full(len(moved), len(order))
-            for i, v in enumerate(order):
-                rank[d_of == v] = i
-            ix = np.lexsort((moved, d_of, rank))  # discovery's order: by distance tried, then row
-            self._moves.update(zip(moved[ix].tolist(), (moved + d_of)[ix].tolist()))
-            used = set(d_of.tolist())
-            for v in order:  # as discovery leaves it: the last of its distances (+-1) that it used
-                if v in used:
-                    self._last_d = v
-        return self._record_mask(planes, own)
 
     def _record_mask(self, planes: tuple[np.ndarray, ...], mask: np.ndarray) -> int:
         """Record the changed cells of a (R, C) mask as runs, in a few vectorised steps."""

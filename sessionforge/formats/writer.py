@@ -115,17 +115,8 @@ class ShardWriter:
     # ------------------------------------------------------------------ frames
     def add_frame(self, chars: np.ndarray, fg: np.ndarray, bg: np.ndarray, attrs: np.ndarray,
                   cursor: tuple[int, int, bool], action: bytes,
-                  changed: Sequence[tuple[int, int, int]] | None = None,
-                  moves: Sequence[tuple[int, int, int]] | None = None) -> None:
-        """Append one frame (see the module contract). ``changed`` spans must cover every changed cell.
-
-        ``moves`` (optional hint): ``(dst_row, src_row, count)`` copies of whole rows of
-        the previous frame (all read before any is applied; no row twice), which
-        ``changed`` is then relative to. The frame is diffed against the moved rows
-        instead of searched for moves: the same bytes as the search when it finds those
-        moves (a tie between equal source rows may name the other), and moves further
-        than one row, which the search does not try, are stored too. Frames stay exact.
-        """
+                  changed: Sequence[tuple[int, int, int]] | None = None) -> None:
+        """Append one frame (see the module contract). ``changed`` spans must cover every changed cell."""
         cur = self._cur
         if cur is None:
             self._check_open()
@@ -141,7 +132,7 @@ class ShardWriter:
             action = bytes(action)
         if self._b.n == 0 or changed is None:  # whole frames are checked now; spans at block end
             self._check_values(planes, None)
-        self._b.add(planes, cursor, action, changed, moves)
+        self._b.add(planes, cursor, action, changed)
         cur["frames"] += 1
         cur["action_bytes"] += len(action)
         if self._b.n >= self._block_frames or self._b.p >= self._max_cells:

@@ -41,8 +41,7 @@ class Terminal:
 
     ``chars`` (R, C) uint32 code points, ``fg``/``bg`` (R, C) uint8 indices into
     :data:`PALETTE`, ``attrs`` (R, C) uint8 ``ATTR_*`` bits; ``cursor`` is
-    ``(row, col, visible)``; ``moves`` the ``(dst, src, count)`` row runs the last
-    snapshot scrolled (``ShardWriter.add_frame``'s hint). All as of the last :meth:`snapshot`.
+    ``(row, col, visible)``. All of them are as of the last :meth:`snapshot`.
     """
 
     def __init__(self, rows: int = 48, cols: int = 160) -> None:
@@ -57,10 +56,6 @@ class Terminal:
         self.screen = _TrackingScreen(self, cols, rows)
         self.stream = (_FastStream if tracking.PYTE_FAST else pyte.ByteStream)(self.screen)
         self.cursor: tuple[int, int, bool] = (0, 0, True)
-        # Row moves of the last snapshot: (dst_row, src_row, count) copies of rows of the
-        # previous snapshot, applied before the changed spans (the writer's ``moves`` hint).
-        self.moves: list[tuple[int, int, int]] = []
-        self._src: list[int] | None = None  # row -> previous snapshot's row it came from (-1: none), once scrolled
         # a fresh pyte screen is all default blanks, which is how the planes start:
         # report every row as changed for the first frame without reading pyte
         assert cell_value(self.screen.default_char) == (32, 0, 1, 0)
@@ -88,12 +83,6 @@ class Terminal:
         self.cursor = (c.y, c.x if c.x < self.cols else self.cols - 1, not c.hidden)
         spans = [(y, lo, hi) for y, (lo, hi) in sorted(self._chg.items())]
         self._chg.clear()
-        if self._src is None:
-            if self.moves:
-                self.moves = []
-        else:
-            self.moves = _row_moves(self._src)
-            self._src = None
         return spans
 
     # -- plane updates (called by the screen) -----------------------------------------
@@ -169,17 +158,6 @@ class Terminal:
         self._changed(y, x, cols)
 
     def _scroll(self, top: int, bottom: int, n: int, blank: tuple[int, int, int, int]) -> None:
-        src = self._src
-        if src is None:
-            src = self._src = list(range(self.rows))
-        # Follow where each row came from; the changed marks below stay full width
-        # (a superset of what differs after the moves, which is all the hint needs).
-        if n > 0:
-            src[top:bottom] = src[top + 1:bottom + 1]
-            src[bottom] = -1
-        else:
-            src[top + 1:bottom + 1] = src[top:bottom]
-            src[top] = -1
         for plane in (self.chars, self.fg, self.bg, self.attrs):
             if n > 0:
                 plane[top:bottom] = plane[top + 1:bottom + 1].copy()
@@ -189,21 +167,6 @@ class Terminal:
         self._fill(row, 0, self.cols, blank)
         for y in range(top, bottom + 1):
             self._changed(y, 0, self.cols)
-
-
-def _row_moves(src: list[int]) -> list[tuple[int, int, int]]:
-    """Group a row -> source row map into ``(dst, src, count)`` runs, skipping unmoved rows."""
-    out: list[tuple[int, int, int]] = []
-    for y, s in enumerate(src):
-        if s < 0 or s == y:
-            continue
-        if out:
-            d0, s0, k = out[-1]
-            if d0 + k == y and s0 + k == s:
-                out[-1] = (d0, s0, k + 1)
-                continue
-        out.append((y, s, 1))
-    return out
 
 
 def full_read(screen: pyte.Screen, rows: int, cols: int) -> tuple[np.ndarray, ...]:
