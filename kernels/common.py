@@ -56,18 +56,32 @@ def tanh(x):
 
 
 @triton.jit
-def grid_barrier(bar_ptr, target, err_ptr, max_spin):
+def _load_acquire(ptr):
+    """``ld.acquire.gpu`` of one int32: a plain (non-RMW) poll that still orders later loads."""
+    return tl.inline_asm_elementwise("ld.global.acquire.gpu.b32 $0, [$1];", "=r,l", [ptr],
+                                     dtype=tl.int32, is_pure=False, pack=1)
+
+
+@triton.jit
+def grid_barrier(bar_ptr, target, err_ptr, max_spin, POLL: tl.constexpr):
     """Wait until ``target`` arrivals have been counted at ``bar_ptr``.
 
     The counter only grows (target = steps done * programs per batch block), so it
-    never needs resetting inside a launch. Release/acquire atomics order the ``y``/
-    ``dx`` stores before the barrier with the (L1-bypassing) loads after it.
+    never needs resetting inside a launch. The arrival is a release (acq_rel) atomic,
+    which orders this program's ``y``/``dx`` stores before it; the waiters' acquire
+    orders the (L1-bypassing) loads after it. POLL = 1 polls with ``ld.acquire`` loads
+    (waiters do not queue behind each other's read-modify-writes at the counter's L2
+    slice); POLL = 0 polls with ``atomic_add(0)`` (portable, and what the interpreter
+    runs, where the loop body never executes because programs run one at a time).
     """
     tl.debug_barrier()  # every thread of this program has issued its stores
     cnt = tl.atomic_add(bar_ptr, 1, sem="acq_rel", scope="gpu") + 1
     spins = 0
     while (cnt < target) and (spins < max_spin):
-        cnt = tl.atomic_add(bar_ptr, 0, sem="acquire", scope="gpu")
+        if POLL == 1:
+            cnt = _load_acquire(bar_ptr)
+        else:
+            cnt = tl.atomic_add(bar_ptr, 0, sem="acquire", scope="gpu")
         spins += 1
     if cnt < target:
         tl.atomic_xchg(err_ptr, 1)
@@ -94,8 +108,13 @@ class LSTMKernelConfig:
         <= 256 for fp32, <= 64 for fp64 dtypes; beyond that the resident kernel spills
         to local memory or exceeds the 227 KB of shared memory).
     block_k: contraction chunk of the streamed path (power of two >= 16); None = min(HP, 64).
-    num_warps: warps per program; None = 8 for H >= 512 (the W slice then needs the
-        register file of 256 threads to stay out of local memory), else 4.
+    num_warps: warps per program; None = 4 (faster than 8 at every size measured on
+        an H100, bench/README.md).
+    poll: how grid-barrier waiters poll the counter: "load" (``ld.acquire``, CUDA only)
+        or "atomic"; None = "load" on CUDA, "atomic" under the interpreter.
+    ksplit: the backward's resident dots run as this many independent K-chains
+        (power of two, HP / ksplit >= 16); None = 4 for padded H >= 1024 with
+        BLOCK_H >= 16, else 1 (H100 sweep, bench/README.md).
     """
 
     block_h: int | None = None
@@ -104,6 +123,8 @@ class LSTMKernelConfig:
     resident: bool | None = None
     block_k: int | None = None
     num_warps: int | None = None
+    poll: str | None = None
+    ksplit: int | None = None
 
 
 @dataclass(frozen=True)
@@ -120,6 +141,8 @@ class Plan:
     resident: bool  # W slice kept on chip (else streamed in BLOCK_K chunks)
     block_k: int  # contraction chunk of the streamed path
     num_warps: int
+    poll: int = 0  # grid barrier polling: 0 = atomic_add(0), 1 = ld.acquire
+    ksplit: int = 1  # the backward's resident dots run as ksplit independent K-chains
 
 
 def _num_sms(device: torch.device) -> int:
@@ -132,6 +155,37 @@ def _num_sms(device: torch.device) -> int:
 _RESIDENT_MAX_HP = {2: 1024, 4: 256, 8: 64}
 
 
+# Largest W_hh slice (elements, HP x 4*BLOCK_H) a program keeps on chip for 16-bit dtypes:
+# 128 KB, i.e. BLOCK_H <= 16 at H = 1024 (measured on an H100: runs without spilling).
+_SLICE_ELEMS = 1 << 16
+# A 32-row batch tile costs about 1.4x a 16-row one per step (H100 sweep,
+# bench/lstm_profile.py: B=128, H=1024 runs 2 tiles of 32 in 10.1 us, 4 of 16 in 14.0).
+_TILE32_COST = 1.4
+
+
+def _auto_tiles(B: int, hp: int, n_sm: int, max_block_h: int) -> tuple[int, int] | None:
+    """(block_h, block_b) with the shortest per-step critical path, all programs co-resident.
+
+    Each step, a program runs its batch tiles one after another and every program
+    waits for the slowest at the barrier, so the cost is tiles per program (a 32-row
+    tile counting ``_TILE32_COST``); ties go to the smaller slice (fewer dot columns,
+    less of W_hh per program). Measured on an H100 (bench/README.md): one 16-row tile
+    per program beats every multi-tile plan.
+    """
+    best = None
+    bh = 4
+    while bh <= min(hp, max(4, max_block_h)):
+        n_h = hp // bh
+        if n_h <= n_sm:
+            for bb in (16, 32):
+                tiles = triton.cdiv(B, bb)
+                n_b = max(1, min(tiles, n_sm // n_h))
+                cost = triton.cdiv(tiles, n_b) * (1.0 if bb == 16 else _TILE32_COST)
+                best = min(best or (cost, bh, bb), (cost, bh, bb))
+        bh *= 2
+    return None if best is None else (best[1], best[2])
+
+
 def make_plan(
     B: int, H: int, device: torch.device, cfg: LSTMKernelConfig | None, dtype: torch.dtype = torch.float16
 ) -> Plan:
@@ -139,8 +193,15 @@ def make_plan(
     cfg = cfg or LSTMKernelConfig()
     hp = max(16, triton.next_power_of_2(H))
     n_sm = _num_sms(device)
+    elt = torch.empty((), dtype=dtype).element_size()
+    resident = cfg.resident if cfg.resident is not None else hp <= _RESIDENT_MAX_HP.get(elt, 0)
+    auto = None
+    if cfg.block_h is None and cfg.block_b is None and hp > 64 and elt == 2:
+        auto = _auto_tiles(B, hp, n_sm, _SLICE_ELEMS // (4 * hp) if resident else hp)
     if cfg.block_h is not None:
         block_h = cfg.block_h
+    elif auto is not None:
+        block_h = auto[0]
     elif hp <= 64:
         block_h = hp  # whole W_hh fits one program (<= 64 KB at fp32): no barrier
     else:
@@ -152,9 +213,7 @@ def make_plan(
     block_h = min(block_h, hp)
     if block_h < 4 or block_h & (block_h - 1):
         raise ValueError(f"block_h must be a power of two >= 4, got {block_h}")
-    # 16 rows: the dot minimum; 32-row backward tiles spill registers at H >= 128
-    # (measured with aot_check), and larger B is looped over in tiles anyway.
-    block_b = cfg.block_b or 16
+    block_b = cfg.block_b or (auto[1] if auto is not None else 16)
     if block_b < 16 or block_b & (block_b - 1):
         raise ValueError(f"block_b must be a power of two >= 16, got {block_b}")
     n_h = hp // block_h
@@ -178,13 +237,18 @@ def make_plan(
         sync = SYNC_GRID
     else:
         sync = SYNC_NONE
-    elt = torch.empty((), dtype=dtype).element_size()
-    resident = cfg.resident if cfg.resident is not None else hp <= _RESIDENT_MAX_HP.get(elt, 0)
-    num_warps = cfg.num_warps or (8 if hp >= 512 else 4)
+    num_warps = cfg.num_warps or 4
     block_k = min(hp, cfg.block_k or 64)
     if block_k < 16 or block_k & (block_k - 1):
         raise ValueError(f"block_k must be a power of two >= 16, got {block_k}")
-    return Plan(hp, block_h, block_b, n_h, n_b, rows_per_prog, sync, resident, block_k, num_warps)
+    poll_name = cfg.poll or ("atomic" if interpreting() else "load")
+    if poll_name not in ("load", "atomic"):
+        raise ValueError(f"poll must be 'load' or 'atomic', got {cfg.poll!r}")
+    poll = 1 if poll_name == "load" else 0
+    ksplit = cfg.ksplit or (4 if hp >= 1024 and block_h >= 16 else 1)
+    if ksplit < 1 or ksplit & (ksplit - 1) or hp // ksplit < 16:
+        raise ValueError(f"ksplit must be a power of two with H/ksplit >= 16 (padded H {hp}), got {ksplit}")
+    return Plan(hp, block_h, block_b, n_h, n_b, rows_per_prog, sync, resident, block_k, num_warps, poll, ksplit)
 
 
 def compute_dtype(dtype: torch.dtype) -> torch.dtype:

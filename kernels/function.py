@@ -47,27 +47,28 @@ class _LSTMFunction(torch.autograd.Function):
         H = H4 // 4
         plan = make_plan(B, H, x_proj.device, config, x_proj.dtype)
         cdt = compute_dtype(x_proj.dtype)
-        bufs = _outputs({"y": ((T, B, H), x_proj.dtype), "c": ((T, B, H), cdt),
+        bufs = _outputs({"y": ((T + 1, B, H), x_proj.dtype), "c": ((T + 1, B, H), cdt),
                          "gates": ((T, B, H4), cdt)}, x_proj.device)
         with _on_device(x_proj.device):
-            y, c, gates = lstm_forward(x_proj, w_hh, bias, h0, c0, plan, bufs)
-        ctx.save_for_backward(w_hh, h0, c0, y, c, gates)
+            y_ext, c_ext, gates = lstm_forward(x_proj, w_hh, bias, h0, c0, plan, bufs)  # row 0: h0 / c0
+        ctx.save_for_backward(w_hh, y_ext, c_ext, gates)
         ctx.plan = plan
         # h_T / c_T are fresh tensors (not views of y / c): autograd treats them as
         # independent outputs whose grads are added into the recurrence start.
-        return y, y[-1].clone(), c[-1].to(x_proj.dtype)
+        return y_ext[1:], y_ext[-1].clone(), c_ext[-1].to(x_proj.dtype)
 
     @staticmethod
     def backward(ctx, dy, dh_T, dc_T):  # noqa: D102
-        w_hh, h0, c0, y, c, gates = ctx.saved_tensors
-        T, B, H = y.shape
-        bufs = _outputs({"dx": ((T, B, 4 * H), y.dtype)}, y.device)
-        with _on_device(y.device):
+        w_hh, y_ext, c_ext, gates = ctx.saved_tensors
+        T, B, H = dy.shape
+        dt = y_ext.dtype
+        bufs = _outputs({"dx": ((T, B, 4 * H), dt)}, dy.device)
+        with _on_device(dy.device):
             dx, dh0, dc0 = lstm_backward_recurrence(
-                dy.contiguous(), dh_T.contiguous(), dc_T.contiguous(), gates, c, c0, w_hh, ctx.plan, bufs
+                dy.contiguous(), dh_T.contiguous(), dc_T.contiguous(), gates, c_ext, w_hh, ctx.plan, bufs
             )
-            dw, db = weight_grads(dx, y, h0)
-        return dx, dw.to(w_hh.dtype), db.to(w_hh.dtype), dh0.to(h0.dtype), dc0.to(c0.dtype), None
+            dw, db = weight_grads(dx, y_ext)
+        return dx, dw.to(dt), db.to(dt), dh0.to(dt), dc0.to(dt), None
 
 
 def lstm_sequence(
