@@ -4,14 +4,14 @@ Launch strategy (why it looks like this, details in ``kernels/README.md``):
 
 * The recurrence is latency-bound: each step is a tiny (B, H) x (H, 4H) matmul that
   depends on the previous one. Re-reading W_hh (8 MB at H=1024 fp16) from L2 every
-  step costs more than the math, so each program keeps *its slice* of W_hh in
-  registers for the whole launch and loops over time inside the kernel.
+  step costs more than the math, so each program keeps *its slice* of W_hh on chip
+  (registers / shared memory) for the whole launch and loops over time inside the kernel.
 * One SM cannot hold all of W_hh for H >= ~128, so the hidden dimension is split
   across ``n_h`` programs (program ``j`` owns hidden units ``j*BLOCK_H ..`` and the
   four gate rows that feed them). Every step needs the *whole* h_{t-1}, so programs
-  exchange h through global memory (``y`` itself: step t reads ``y[t-1]``, writes
-  ``y[t]``, so there is no write-after-read hazard) and meet at a grid barrier built
-  from one atomic counter per batch block (Triton has no grid sync).
+  exchange h through global memory (``y`` itself, whose row 0 holds h0: step t reads
+  ``y[t]``, writes ``y[t+1]``, so there is no write-after-read hazard) and meet at a
+  grid barrier built from one atomic counter per batch block (Triton has no grid sync).
 * A spin barrier needs every program resident at once, so the persistent "grid"
   mode is only used when ``n_h * n_b <= number of SMs``. Otherwise (and always under
   ``TRITON_INTERPRET=1``, where programs run one after another) the same kernel is

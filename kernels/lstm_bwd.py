@@ -1,20 +1,21 @@
 """Triton LSTM backward: reverse time loop with fused gate gradients and the dh/dc recurrence.
 
 Program (j, p) owns hidden units ``j*BLOCK_H ..`` (as in the forward) and keeps the
-*column* slice W_hh[:, units] (4 x (HP, BLOCK_H)) in registers. Per step t, descending:
+*column* slice W_hh[:, units] (4 x (HP, BLOCK_H), as KSPLIT K-blocks) on chip. Per
+stage t = T-1 .. -1 and batch tile, fused:
 
-  phase 1 (own units): dh = dy[t] + dh_rec; dc = dc_rec + dh * o * (1 - tanh(c_t)^2)
-      pre-activation gate grads -> dx_proj[t][:, i/f/g/o columns of the units]
-      dc_rec = dc * f
+  phase 2 of step t+1: dh_t = sum_q dx_proj[t+1][:, gate q] (BLOCK_B, HP) @ W_hh[gate q rows, units]
+      (every program's gate grads of step t+1; dh_T from scratch on the first stage)
+  phase 1 of step t (own units): dh = dy[t] + dh_t; dc = dc_rec + dh * o * (1 - tanh(c_t)^2)
+      pre-activation gate grads -> dx_proj[t][:, i/f/g/o columns of the units]; dc_rec = dc * f
   barrier (every program's dx_proj[t] columns are written)
-  phase 2: dh_rec = sum_q dx_proj[t][:, gate q] (BLOCK_B, HP) @ W_hh[gate q rows, units] (HP, BLOCK_H)
 
 dh_rec / dc_rec live in (B, H) compute-dtype scratch owned slice-wise by one
 program; they start as dh_T / dc_T and end as dh0 / dc0.
 
 dW_hh = sum_t dx_proj[t]^T h_{t-1} and dbias = sum dx_proj are *not* accumulated
 inside the loop: they are off the latency-bound critical path, so they run after
-it as fp32-accumulating GEMMs over T*B rows (see ``weight_grads``), which reach
+it as GEMMs over T*B rows with fp32 results (see ``weight_grads``), which reach
 near-peak throughput instead of adding a (4H x H) update to every step.
 """
 

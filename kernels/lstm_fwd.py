@@ -2,15 +2,16 @@
 
 Program (j, p) owns hidden units ``j*BLOCK_H .. (j+1)*BLOCK_H`` for the batch rows
 ``p*rows_per_prog ..``. It loads its slice of W_hh once, as a (HP, 4*BLOCK_H)
-matrix whose columns are the i, f, g, o rows feeding its units, and keeps it in
-registers while it walks ``n_steps`` time steps. Per step and batch tile:
+matrix whose columns are the i, f, g, o rows feeding its units, and keeps it on chip
+while it walks ``n_steps`` time steps. Per step and batch tile:
 
     gates = h_{t-1} (BLOCK_B, HP) @ W_slice (HP, 4*BLOCK_H) + x_proj[t] + bias
     c_t = f * c_{t-1} + i * g ;  h_t = o * tanh(c_t)
 
 Saved for backward (memory over recompute: the backward would otherwise need the
 row slice of W_hh on chip in addition to its column slice): the activated gates
-(T, B, 4H) and c (T, B, H) in the compute dtype (fp32, fp64 for fp64 inputs).
+(T, B, 4H) and c (T+1, B, H; row 0 = c0) in the compute dtype (fp32, fp64 for fp64
+inputs).
 """
 
 from __future__ import annotations
