@@ -64,7 +64,7 @@ def _load_acquire(ptr):
 
 @triton.jit
 def grid_barrier(bar_ptr, target, err_ptr, max_spin, POLL: tl.constexpr):
-    """Wait until ``target`` arrivals have been counted at ``bar_ptr``.
+    """Wait until ``target`` arrivals have been counted at ``bar_ptr``; returns the spin budget left.
 
     The counter only grows (target = steps done * programs per batch block), so it
     never needs resetting inside a launch. The arrival is a release (acq_rel) atomic,
@@ -83,9 +83,13 @@ def grid_barrier(bar_ptr, target, err_ptr, max_spin, POLL: tl.constexpr):
         else:
             cnt = tl.atomic_add(bar_ptr, 0, sem="acquire", scope="gpu")
         spins += 1
-    if cnt < target:
+    timed_out = cnt < target
+    if timed_out:
         tl.atomic_xchg(err_ptr, 1)
     tl.debug_barrier()
+    # The spin budget for this program's later barriers: none once one has timed out
+    # (the results are being thrown away; waiting again would cost T x the limit).
+    return tl.where(timed_out, 0, max_spin)
 
 
 def interpreting() -> bool:
@@ -98,7 +102,7 @@ class LSTMKernelConfig:
     """Optional overrides of the launch plan (tests use them to cover every path).
 
     block_h: hidden units per program (power of two >= 4); None = automatic.
-    block_b: batch rows per tile (power of two >= 16); None = 16.
+    block_b: batch rows per tile (power of two >= 16); None = automatic (16 or 32).
     sync: "grid" | "cta" | "step" | None (automatic). "grid" needs all programs
         resident; it is refused under the interpreter unless only one program runs
         along H (then the barrier trivially passes, which still exercises its code).
@@ -216,6 +220,10 @@ def make_plan(
     block_b = cfg.block_b or (auto[1] if auto is not None else 16)
     if block_b < 16 or block_b & (block_b - 1):
         raise ValueError(f"block_b must be a power of two >= 16, got {block_b}")
+    if cfg.resident is None and auto is None and resident and elt == 2 and hp * 4 * block_h > _SLICE_ELEMS:
+        # No co-resident plan keeps the slice within the on-chip budget (few SMs, e.g. a
+        # MIG slice): the fallback's bigger slices are streamed from L2 instead.
+        resident = False
     n_h = hp // block_h
     tiles_b = triton.cdiv(B, block_b)
     n_b = max(1, min(tiles_b, n_sm // n_h)) if n_h <= n_sm else tiles_b

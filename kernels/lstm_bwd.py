@@ -51,8 +51,9 @@ def _lstm_bwd_kernel(
     u = pid_h * BLOCK_H + tl.arange(0, BLOCK_H)  # (BH,)
     u_ok = u < H
     # Column slice W_hh[q*H + k, units] of each gate q as (S, HK, BH) K-blocks: four
-    # batched dots of depth HP (one per gate, each KSPLIT independent MMA chains; see the
-    # forward) instead of one of depth 4HP keep the staged dx tile 4x smaller.
+    # batched dots of depth HP (one per gate, each KSPLIT independent MMA chains, each
+    # with its own accumulator: a dependent chain of HP/16 MMAs per dot, not 4*HP/16)
+    # instead of one of depth 4HP keep the staged dx tile 4x smaller.
     HK: tl.constexpr = HP // KSPLIT
     ks = tl.arange(0, KSPLIT)
     kk = tl.arange(0, HK)
@@ -136,7 +137,7 @@ def _lstm_bwd_kernel(
         if SYNC == 1:
             tl.debug_barrier()
         if SYNC == 2:
-            grid_barrier(BAR + pid_b, (s + 1) * n_h, ERR, max_spin, POLL)
+            max_spin = grid_barrier(BAR + pid_b, (s + 1) * n_h, ERR, max_spin, POLL)
 
 
 def lstm_backward_recurrence(
@@ -182,6 +183,10 @@ def lstm_backward_recurrence(
     return dx, dh, dc
 
 
+# torch.mm(..., out_dtype=...) (fp16/bf16 in, fp32 out) exists from torch 2.8 on.
+_MM_OUT_DTYPE = tuple(int(v) for v in torch.__version__.split("+")[0].split(".")[:2]) >= (2, 8)
+
+
 def _mm_acc(a: torch.Tensor, b: torch.Tensor, cdt: torch.dtype) -> torch.Tensor:
     """``a @ b`` accumulated and returned in ``cdt``.
 
@@ -190,7 +195,7 @@ def _mm_acc(a: torch.Tensor, b: torch.Tensor, cdt: torch.dtype) -> torch.Tensor:
     (4H x T*B) x (T*B x H) product on the fp32 units, ~10x slower (at B=32, H=1024 it
     would cost more per step than the whole cuDNN backward).
     """
-    if a.is_cuda and a.dtype in (torch.float16, torch.bfloat16) and cdt == torch.float32:
+    if _MM_OUT_DTYPE and a.is_cuda and a.dtype in (torch.float16, torch.bfloat16) and cdt == torch.float32:
         return torch.mm(a, b, out_dtype=torch.float32)
     return a.to(cdt) @ b.to(cdt)
 
@@ -206,7 +211,7 @@ def weight_grads(dx: torch.Tensor, y: torch.Tensor, chunk_elems: int = 1 << 24) 
     H = H4 // 4
     cdt = compute_dtype(dx.dtype)
     db = dx.reshape(-1, H4).sum(0, dtype=cdt)  # (4H,)
-    fused = dx.is_cuda and dx.dtype in (torch.float16, torch.bfloat16)  # no up-cast copies to bound
+    fused = _MM_OUT_DTYPE and dx.is_cuda and dx.dtype in (torch.float16, torch.bfloat16)  # no up-cast copies
     step = T if fused else max(1, chunk_elems // max(1, B * H4))
     dw = torch.zeros((H4, H), dtype=cdt, device=dx.device)
     for t0 in range(0, T, step):

@@ -116,7 +116,7 @@ def _lstm_fwd_kernel(
         if SYNC == 1:
             tl.debug_barrier()
         if SYNC == 2:
-            grid_barrier(BAR + pid_b, (s + 1) * n_h, ERR, max_spin, POLL)
+            max_spin = grid_barrier(BAR + pid_b, (s + 1) * n_h, ERR, max_spin, POLL)
 
 
 def lstm_forward(

@@ -29,3 +29,20 @@ def test_kernels_compile_for_sm90_in_cta_and_grid_modes():
     ]
     for r in rows:
         assert int(r[10]) <= 255, r  # registers per thread within the hardware limit
+
+
+def test_grid_barrier_ptx_has_release_arrival_and_acquire_polls():
+    """The memory-ordering claims of kernels/README.md, read off the sm_90 PTX."""
+    code = (
+        "from sessionforge_kernels import aot_check as ac\n"
+        "for kind in ('fwd', 'bwd'):\n"
+        "    print(kind, repr(ac.compile_kernel(kind, 'fp16', 256, 4, 16, 2, 4).asm['ptx']))\n"
+    )
+    env = dict(os.environ, TRITON_INTERPRET="0", TRITON_DEFAULT_FP_FUSION="1")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    ptx = dict(line.split(" ", 1) for line in proc.stdout.splitlines() if line.startswith(("fwd ", "bwd ")))
+    assert set(ptx) == {"fwd", "bwd"}
+    for kind, text in ptx.items():
+        assert "atom.global.gpu.acq_rel" in text, kind  # arrival releases this program's stores
+        assert "ld.global.acquire.gpu.b32" in text, kind  # polls acquire the others'

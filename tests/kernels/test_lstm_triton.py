@@ -55,6 +55,36 @@ def test_kernel_matches_reference_fp32(T, B, H, config):
     _check(out, grads, out_ref, grads_ref, atol=2e-5, rtol=1e-5)
 
 
+def test_several_batch_tiles_per_program_and_32_row_tiles(monkeypatch):
+    """One SM: a single program loops over two 32-row tiles every step (the B=128 plans' path)."""
+    import sessionforge_kernels.common as common
+
+    monkeypatch.setattr(common, "_num_sms", lambda device: 1)
+    cfg = LSTMKernelConfig(block_b=32)
+    p = make_plan(40, 32, torch.device("cpu"), cfg)
+    assert (p.n_h, p.n_b, p.block_b, p.rows_per_prog) == (1, 1, 32, 64)
+    args = make_args(4, 40, 32, seed=21)
+    out, grads = run_and_grad(_kernel(cfg), args)
+    out_ref, grads_ref = run_and_grad(lstm_reference, clone_args(args))
+    _check(out, grads, out_ref, grads_ref, atol=2e-5, rtol=1e-5)
+
+
+def test_weight_grads_in_several_time_chunks_equal_one():
+    from sessionforge_kernels.lstm_bwd import weight_grads
+
+    g = torch.Generator().manual_seed(5)
+    T, B, H = 7, 3, 8
+    dx = torch.randn(T, B, 4 * H, generator=g, dtype=torch.float64)
+    y = torch.randn(T + 1, B, H, generator=g, dtype=torch.float64)  # row 0 = h0
+    dw_one, db_one = weight_grads(dx, y)
+    dw_many, db_many = weight_grads(dx, y, chunk_elems=2 * B * 4 * H)  # 2 steps per chunk: 4 chunks
+    direct = sum(dx[t].T @ y[t] for t in range(T))
+    torch.testing.assert_close(dw_one, direct, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(dw_many, direct, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(db_many, dx.sum((0, 1)), rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(db_one, db_many)
+
+
 def test_kernel_matches_nn_lstm_fp32(monkeypatch):
     # On a GPU, cuDNN's fp32 LSTM may use TF32 matmuls (1e-4 off): make it exact fp32.
     monkeypatch.setattr(torch.backends.cudnn, "allow_tf32", False)
@@ -213,6 +243,11 @@ def test_plan_for_large_hidden_uses_persistent_grid_on_h100(monkeypatch):
     assert (p.block_h, p.n_h, p.sync, p.resident) == (32, 128, SYNC_GRID, False)
     p = make_plan(8, 64, torch.device("cpu"), LSTMKernelConfig(block_h=4))
     assert (p.n_h, p.sync) == (16, SYNC_GRID)
+    # Few SMs (e.g. an L4's 58): no plan keeps a <= 128 KB slice co-resident, so the
+    # fallback's 32-unit slices (256 KB) are streamed instead of kept on chip.
+    monkeypatch.setattr(common, "_num_sms", lambda device: 58)
+    assert plan(32, 1024)[0] == 32 and not make_plan(32, 1024, torch.device("cpu"), None).resident
+    monkeypatch.setattr(common, "_num_sms", lambda device: 132)
     with pytest.raises(ValueError, match="ksplit"):
         make_plan(8, 64, torch.device("cpu"), LSTMKernelConfig(ksplit=8))  # 64 / 8 < 16
     monkeypatch.setattr(common, "interpreting", lambda: True)  # sequential programs: no spin barrier
