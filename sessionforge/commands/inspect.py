@@ -128,7 +128,8 @@ def command(shard: str, as_json: bool, frame: int | None, session: int) -> None:
 
     console = Console()
     console.print(f"[bold]{escape(str(info['path']))}[/bold]  termstream {info['version']}, codec {info['codec']}, "
-                  f"frames {info['rows']}x{info['cols']}, {info['file_bytes']:,} bytes")
+                  f"frames {info['rows']}x{info['cols']}, {info['file_bytes']:,} bytes",
+                  soft_wrap=True)  # never break a long path in two: it must stay copyable
     table = Table(show_header=True, header_style="bold")
     for name, justify in (("session", "right"), ("frames", "right"), ("bytes/frame", "right"),
                           ("action bytes", "right"), ("colours", "right")):
