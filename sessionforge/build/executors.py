@@ -209,7 +209,17 @@ class ProcessExecutor:
 
 class RayExecutor:
     """Runs jobs as Ray tasks: on a cluster (``address="auto"`` or ``HOST:PORT``) or a local Ray
-    started for this build with ``workers`` CPUs. Ray retries tasks whose worker died."""
+    started for this build with ``workers`` CPUs. Ray retries tasks whose worker died.
+
+    Tasks report to a small progress actor (``_ProgressBoard``): when they start and how many
+    frames they have done, so the driver shows frames while tasks run (not only when they
+    end) and can force-cancel a task running past its time limit plus ``KILL_GRACE_S``
+    (the soft limit inside the task cannot interrupt code stuck outside Python). Elapsed
+    times are measured on the actor's clock only, so driver and workers may sit on
+    different machines.
+    """
+
+    POLL_S = 0.5  # how often the driver reads the progress board
 
     def __init__(self, address: str | None, workers: int | None, retries: int = 2) -> None:
         self.address, self.workers, self.retries = address, workers, retries
@@ -232,19 +242,47 @@ class RayExecutor:
         if not jobs:
             return
         ray = self._init()
+        board = ray.remote(num_cpus=0)(_ProgressBoard).remote()
         remote = ray.remote(num_cpus=1, max_retries=self.retries)(_ray_call)
-        refs = {remote.remote(fn, job): i for i, job in enumerate(jobs)}
-        while refs:
-            done, _ = ray.wait(list(refs), num_returns=1, timeout=1.0)
-            for ref in done:
-                i = refs.pop(ref)
-                try:
-                    res = ray.get(ref)
-                except Exception as exc:  # WorkerCrashedError after retries, task errors
-                    res = _error("worker", f"{type(exc).__name__}: {str(exc).splitlines()[0]}")
-                if res.get("status") == "ok":
-                    on_progress(sum(s["frames"] for s in res.get("sessions", [])))
-                on_result(i, res)
+        refs = {remote.remote(fn, job, i, board): i for i, job in enumerate(jobs)}
+        reported: Counter[int] = Counter()  # frames already passed to on_progress, per job
+        next_poll = time.monotonic() + self.POLL_S
+        try:
+            while refs:
+                done, _ = ray.wait(list(refs), num_returns=1, timeout=self.POLL_S)
+                for ref in done:
+                    i = refs.pop(ref)
+                    try:
+                        res, frames = ray.get(ref)
+                    except Exception as exc:  # WorkerCrashedError after retries, task errors
+                        res, frames = _error("worker", f"{type(exc).__name__}: {str(exc).splitlines()[0]}"), 0
+                    if frames > reported[i]:
+                        on_progress(frames - reported[i])
+                    on_result(i, res)
+                if refs and time.monotonic() >= next_poll:
+                    next_poll = time.monotonic() + self.POLL_S
+                    self._poll(ray, board, refs, jobs, reported, on_result, on_progress)
+        finally:
+            for ref in refs:  # interrupted: do not leave tasks running for nobody
+                ray.cancel(ref, force=True)
+            ray.kill(board)
+
+    def _poll(self, ray: Any, board: Any, refs: dict, jobs: Sequence[dict], reported: Counter[int],
+              on_result: OnResult, on_progress: OnProgress) -> None:
+        """Pass on running tasks' frames; force-cancel tasks past their time limit + grace."""
+        snapshot = ray.get(board.snapshot.remote())  # {index: (seconds running, frames)}
+        for ref, i in list(refs.items()):
+            if i not in snapshot:
+                continue  # still queued
+            elapsed, frames = snapshot[i]
+            if frames > reported[i]:
+                on_progress(frames - reported[i])
+                reported[i] = frames
+            limit = jobs[i].get("timeout")
+            if limit and elapsed > limit + KILL_GRACE_S:
+                ray.cancel(ref, force=True)  # kills the worker; cancelled tasks are not retried
+                del refs[ref]
+                on_result(i, _error("timeout", f"killed after {limit:g} s (+{KILL_GRACE_S:g} s grace)"))
 
     def close(self) -> None:
         if self._started:
@@ -254,8 +292,37 @@ class RayExecutor:
             self._started = False
 
 
-def _ray_call(fn: TaskFn, job: dict) -> dict:
-    return fn(job, None)
+class _ProgressBoard:
+    """Ray actor: when each task (attempt) started and its frames so far, on one clock."""
+
+    def __init__(self) -> None:
+        self.start: dict[int, float] = {}
+        self.frames: dict[int, int] = {}
+
+    def started(self, index: int) -> None:
+        self.start[index] = time.monotonic()  # a retried attempt restarts the clock
+
+    def progress(self, index: int, frames: int) -> None:
+        self.frames[index] = max(frames, self.frames.get(index, 0))
+
+    def snapshot(self) -> dict[int, tuple[float, int]]:
+        now = time.monotonic()
+        return {i: (now - t, self.frames.get(i, 0)) for i, t in self.start.items()}
+
+
+def _ray_call(fn: TaskFn, job: dict, index: int, board: Any) -> tuple[dict, int]:
+    """Run one job in a Ray worker; returns ``(result, frames reported through progress)``."""
+    board.started.remote(index)
+    done = [0, time.monotonic()]  # frames so far, last report time
+
+    def progress(n: int) -> None:
+        done[0] += n
+        now = time.monotonic()
+        if now - done[1] >= PROGRESS_EVERY_S:
+            board.progress.remote(index, done[0])
+            done[1] = now
+
+    return fn(job, progress), done[0]
 
 
 def make_executor(kind: str, workers: int | None, retries: int, ray_address: str | None) -> Executor:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from sessionforge.build.executors import LocalExecutor, ProcessExecutor
+from sessionforge.build.executors import LocalExecutor, ProcessExecutor, RayExecutor
 from sessionforge.build.task import TaskTimeout, time_limit
 
 
@@ -21,6 +21,10 @@ def square(job: dict, progress=None) -> dict:
     flag.write_text(str(attempts + 1))
     if attempts < job.get("die", 0):
         os._exit(9)
+    for _ in range(job.get("ticks", 0)):  # a long task that reports frames as it goes
+        time.sleep(0.1)
+        if progress:
+            progress(1)
     if job.get("sleep"):
         time.sleep(job["sleep"])
     return {"status": "ok", "y": job["x"] ** 2, "pid": os.getpid()}
@@ -105,3 +109,37 @@ def test_pool_replaces_a_worker_that_died_while_idle(tmp_path):
     finally:
         ex.close()
     assert res[0]["y"] == 4 and res[0]["pid"] != first
+
+
+def test_ray_streams_progress_and_kills_a_task_stuck_past_its_time_limit(tmp_path, monkeypatch):
+    import sys
+
+    import ray
+
+    import sessionforge.build.executors as ex_mod
+
+    # Ray workers do not have tests/ on their path: ship this module's fake task by value.
+    ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    monkeypatch.setattr(ex_mod, "KILL_GRACE_S", 0.2)  # the sleeping job ignores the soft limit
+    jobs = [{"x": 1, "dir": str(tmp_path), "sleep": 60, "timeout": 0.3},
+            {"x": 2, "dir": str(tmp_path), "ticks": 20},  # ~2 s, one frame per 0.1 s
+            {"x": 3, "dir": str(tmp_path)}]
+    events: list[tuple] = []
+    ex = RayExecutor(None, workers=2)
+    t0 = time.monotonic()
+    try:
+        ex.map(square, jobs, lambda i, r: events.append(("result", i, r)), lambda n: events.append(("frames", n)))
+    finally:
+        ex.close()
+    assert time.monotonic() - t0 < 60  # not the stuck job's 60 s
+    results = {e[1]: e[2] for e in events if e[0] == "result"}
+    assert sorted(results) == [0, 1, 2]
+    assert results[0]["status"] == "error" and results[0]["stage"] == "timeout"
+    assert [results[1]["y"], results[2]["y"]] == [4, 9]
+    # Frames of the ticking job reached the driver while it ran, and every frame exactly once.
+    first_frames = next(k for k, e in enumerate(events) if e[0] == "frames")
+    ticking_done = next(k for k, e in enumerate(events) if e[0] == "result" and e[1] == 1)
+    assert first_frames < ticking_done
+    # Jobs report x at start, then their ticks: 2 + 20 and 3, once each; the killed job's 1 is
+    # passed on only if its worker flushed it before the kill (its first report is 0.25 s in).
+    assert sum(e[1] for e in events if e[0] == "frames") in (2 + 20 + 3, 2 + 20 + 3 + 1)
