@@ -108,11 +108,23 @@ def unpack_footer(path: str, data: bytes, file_size: int) -> tuple[int, int]:
     return index_offset, index_len
 
 
+def xz_dict_size(raw_len: int) -> int:
+    """The writer's LZMA2 dictionary for a block of ``raw_len`` bytes.
+
+    A dictionary larger than the block holds nothing more, but the encoder still sets up
+    match-finder tables for its full size: the block's size rounded up to a power of two
+    (4 KiB .. 8 MiB) gave byte-identical blocks on this repository's history with ~18%
+    less compression CPU and ~15 MiB less memory per compression (bench/README.md).
+    Decoders use ``XZ_DICT_SIZE``, which is never smaller.
+    """
+    return min(XZ_DICT_SIZE, max(4096, 1 << max(0, raw_len - 1).bit_length()))
+
+
 def compress(codec: int, raw: bytes, level: int | None = None) -> bytes:
     """Compress one block payload with the given codec id."""
     if codec == CODEC_XZ:
         preset = XZ_PRESET if level is None else level
-        filters = [{"id": lzma.FILTER_LZMA2, "preset": preset, "dict_size": XZ_DICT_SIZE}]
+        filters = [{"id": lzma.FILTER_LZMA2, "preset": preset, "dict_size": xz_dict_size(len(raw))}]
         return lzma.compress(raw, format=lzma.FORMAT_RAW, filters=filters)
     if codec == CODEC_ZSTD:
         return zstandard.ZstdCompressor(level=ZSTD_LEVEL if level is None else level).compress(raw)

@@ -52,3 +52,23 @@ def test_inconsistent_block_is_rejected(bad):
     moves = [[], {"two moves onto one row": [(0, 1), (0, 2)], "move outside": [(0, 3)]}.get(bad, [])]
     with pytest.raises(CorruptBlockError):
         decode_block(make(2, spans, moves), R, C, "x.tss", 100)
+
+
+def test_xz_dictionary_fits_the_block_and_the_8_mib_decoder_reads_it():
+    import zlib
+
+    from sessionforge.formats import layout
+
+    assert [layout.xz_dict_size(n) for n in (0, 1, 4096, 4097, 300_000, 1 << 30)] == [
+        4096, 4096, 4096, 8192, 1 << 19, layout.XZ_DICT_SIZE]
+    # 300 kB of compressible bytes with a match 200 kB back: inside the 512 KiB writer
+    # dictionary, and the decoder's 8 MiB one reads it back exactly.
+    rng = np.random.default_rng(3)
+    part = rng.integers(0, 16, 100_000, dtype=np.uint8).tobytes()
+    raw = part + bytes(100_000) + part
+    packed = layout.pack_block(layout.KIND_FRAMES, layout.CODEC_XZ, raw)
+    head, stored = packed[:16], packed[16:]
+    crc = zlib.crc32(stored, zlib.crc32(head[:12]))
+    assert layout.check_and_inflate("x", 0, head, stored, layout.CODEC_XZ, len(raw), crc) == raw
+    alone = len(layout.compress(layout.CODEC_XZ, part))
+    assert len(stored) < 1.1 * alone  # the second copy, 200 kB back, cost almost nothing
