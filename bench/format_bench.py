@@ -9,7 +9,9 @@ scrolls one line at a time at the viewport edges and jumps with PgDn), then:
 * encode: ``ShardWriter.add_frame`` with exact ``changed`` hints, frames/s of the
   writer alone (the cost of updating the screen arrays is measured separately and
   subtracted), including the final flush of the background compression;
-* decode: ``read_frames`` in chunks into one reused ``Frames`` buffer;
+* decode: ``read_frames`` in chunks into one reused ``Frames`` buffer, with the numpy
+  decoder (the baseline) and the compiled (numba) one when numba is installed; an
+  untimed pass then checks that both give the same frames, every plane;
 * size: shard bytes / frames;
 
 for xz and zstd, beside a naive baseline: every full grid (chars u32 + fg + bg +
@@ -34,6 +36,7 @@ import time
 import numpy as np
 
 from sessionforge.formats import ATTR_BOLD, ATTR_REVERSE, Frames, ShardWriter, open_shard
+from sessionforge.formats.block import resolve_decoder
 
 ROWS, COLS = 48, 160
 TEXT_TOP, TEXT_ROWS, GUTTER = 1, 45, 6
@@ -210,8 +213,8 @@ def _clocks() -> tuple[float, float, float]:
     return time.perf_counter(), time.thread_time(), time.process_time()
 
 
-def bench_codec(codec: str, first: tuple, stream: list, tmp: str, chunk: int) -> dict:
-    """Encode the stream with ShardWriter, decode it with read_frames into a reused buffer."""
+def bench_codec(codec: str, first: tuple, stream: list, tmp: str, chunk: int, decoders: list[str]) -> dict:
+    """Encode the stream with ShardWriter, decode it with each decoder (read_frames into a reused buffer)."""
     path = os.path.join(tmp, f"bench-{codec}.tss")
     planes = tuple(p.copy() for p in first)
     w0, t0, _ = _clocks()  # the producer's own work (updating the planes), subtracted below
@@ -230,23 +233,44 @@ def bench_codec(codec: str, first: tuple, stream: list, tmp: str, chunk: int) ->
     w2, _, p2 = _clocks()
     n = len(stream)
     size = os.path.getsize(path)
+    row = {
+        "codec": codec, "frames": n, "bytes": size, "bytes_per_frame": size / n,
+        "add_frame_us": 1e6 * max(0.0, (t1 - t0) - producer_cpu) / n,  # main-thread CPU in add_frame
+        "encode_fps": n / max(1e-9, (w2 - w0) - producer_wall),  # wall, incl. waiting for compression
+        "encode_fps_cpu": n / max(1e-9, (p2 - p0) - producer_cpu),  # CPU of all threads
+    }
+    for decoder in decoders:
+        fps, fps_cpu, ok = bench_decode(path, decoder, n, chunk, planes)
+        row[f"decode_{decoder}_fps"], row[f"decode_{decoder}_fps_cpu"] = fps, fps_cpu
+        row[f"decode_{decoder}_last_frame_matches"] = ok
+    if len(decoders) == 2:
+        row["decoders_agree"] = decoders_agree(path, n, chunk)
+    return row
+
+
+def bench_decode(path: str, decoder: str, n: int, chunk: int, last: tuple) -> tuple[float, float, bool]:
+    """(wall f/s, CPU f/s, last frame == producer's) of read_frames in chunks into one reused buffer."""
     buf = Frames.empty(chunk, ROWS, COLS)
-    with open_shard(path) as r:
-        r.read_frames(0, 0, min(n, chunk), out=buf)  # touch the buffer's pages once
+    with open_shard(path, decoder=decoder) as r:
+        r.read_frames(0, 0, min(n, chunk), out=buf)  # touch the buffer's pages once; compiles the kernels
         r._cache = None  # noqa: SLF001 - start the timed run cold
         d0, dt0, _ = _clocks()
         for start in range(0, n, chunk):
             got = r.read_frames(0, start, min(n, start + chunk), out=buf)
         d1, dt1, _ = _clocks()
-    ok = all((a[len(got) - 1] == b).all() for a, b in zip((got.chars, got.fg, got.bg, got.attrs), planes))
-    return {
-        "codec": codec, "frames": n, "bytes": size, "bytes_per_frame": size / n,
-        "add_frame_us": 1e6 * max(0.0, (t1 - t0) - producer_cpu) / n,  # main-thread CPU in add_frame
-        "encode_fps": n / max(1e-9, (w2 - w0) - producer_wall),  # wall, incl. waiting for compression
-        "encode_fps_cpu": n / max(1e-9, (p2 - p0) - producer_cpu),  # CPU of all threads
-        "decode_fps": n / (d1 - d0), "decode_fps_cpu": n / (dt1 - dt0),
-        "last_frame_matches": bool(ok),
-    }
+    ok = all((a[len(got) - 1] == b).all() for a, b in zip((got.chars, got.fg, got.bg, got.attrs), last))
+    return n / (d1 - d0), n / (dt1 - dt0), bool(ok)
+
+
+def decoders_agree(path: str, n: int, chunk: int) -> bool:
+    """Every frame, every plane: the compiled decoder's output equals the numpy decoder's (untimed)."""
+    with open_shard(path, decoder="numpy") as a, open_shard(path, decoder="compiled") as b:
+        for start in range(0, n, chunk):
+            x, y = a.read_frames(0, start, min(n, start + chunk)), b.read_frames(0, start, min(n, start + chunk))
+            if not all(np.array_equal(p, q) for p, q in zip((x.chars, x.fg, x.bg, x.attrs, x.cursor),
+                                                           (y.chars, y.fg, y.bg, y.attrs, y.cursor))):
+                return False
+    return True
 
 
 def bench_naive(first: tuple, stream: list, frames: int) -> dict:
@@ -326,12 +350,13 @@ def main() -> None:
     first, stream = generate(args.frames, args.seed)
     gen_s = time.perf_counter() - t0
     cal = calibrate()
+    decoders = ["numpy"] + (["compiled"] if resolve_decoder("auto") else [])
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         out_dir = args.keep or tmp
         os.makedirs(out_dir, exist_ok=True)
         for codec in ("xz", "zstd"):
-            rows.append(bench_codec(codec, first, stream, out_dir, args.chunk))
+            rows.append(bench_codec(codec, first, stream, out_dir, args.chunk, decoders))
         typing_us = bench_typing_frame(tmp)
     rows.append(bench_naive(first, stream, min(args.baseline_frames, args.frames)))
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
@@ -342,16 +367,22 @@ def main() -> None:
           f"memcpy {cal['memcpy_gb_s']:.1f} GB/s (an idle modern core: ~0.3 us, >10 GB/s)")
     print("f/s = frames per second; 'cpu' columns divide by CPU seconds (robust on a busy machine),")
     print("wall columns by elapsed time; add_frame = main-thread CPU per frame (compression runs on a thread)")
-    head = f"{'codec':<24}{'frames':>7}{'enc f/s':>10}{'enc cpu':>10}{'add_frame':>11}{'dec f/s':>10}{'dec cpu':>10}{'B/frame':>9}"
+    print("dec = decoding (read_frames into one reused buffer), CPU f/s, with the numpy decoder (the baseline)")
+    print("and the compiled (numba) one" + ("" if "compiled" in decoders else " - not measured: numba is not installed")
+          + "; the naive row inflates its xz stream into one buffer")
+    head = (f"{'codec':<24}{'frames':>7}{'enc f/s':>10}{'enc cpu':>10}{'add_frame':>11}{'dec numpy':>11}"
+            f"{'dec compiled':>14}{'ratio':>7}{'B/frame':>9}")
     print(head)
     for r in rows:
         def f(key, fmt="{:,.0f}"):
             return fmt.format(r[key]) if key in r else "-"
+        ratio = (f"{r['decode_compiled_fps_cpu'] / r['decode_numpy_fps_cpu']:.2f}x"
+                 if "decode_compiled_fps_cpu" in r else "-")
         print(f"{r['codec']:<24}{r['frames']:>7}{f('encode_fps'):>10}{f('encode_fps_cpu'):>10}"
-              f"{f('add_frame_us', '{:.1f} us'):>11}{f('decode_fps'):>10}{f('decode_fps_cpu'):>10}"
-              f"{r['bytes_per_frame']:>9.2f}")
+              f"{f('add_frame_us', '{:.1f} us'):>11}{f('decode_numpy_fps_cpu' if 'decode_numpy_fps_cpu' in r else 'decode_fps_cpu'):>11}{f('decode_compiled_fps_cpu'):>14}"
+              f"{ratio:>7}{r['bytes_per_frame']:>9.2f}")
     print(f"add_frame of a typing frame (2 exact 1-cell spans, xz): {typing_us:.1f} us main-thread CPU")
-    if not all(r.get("last_frame_matches", True) for r in rows):
+    if not all(v for r in rows for k, v in r.items() if k.endswith("_matches") or k == "decoders_agree"):
         print("ERROR: decoded frames differ from the encoded ones", file=sys.stderr)
         sys.exit(1)
     if args.json:

@@ -16,7 +16,7 @@ import msgpack
 import numpy as np
 
 from sessionforge.formats import layout
-from sessionforge.formats.block import DecodedBlock, block_actions, decode_block
+from sessionforge.formats.block import DecodedBlock, block_actions, decode_block, resolve_decoder
 from sessionforge.formats.errors import BadIndexError, CorruptBlockError, FormatError, TruncatedError
 from sessionforge.formats.frames import Frames, SessionInfo, palette_rgb
 
@@ -37,11 +37,18 @@ class ShardReader:
     bomb guard); a block above it raises :class:`BlockTooLargeError`. A reader caches
     its last decoded block and is not thread-safe: open one reader per thread or
     process (opening costs three small reads).
+
+    ``decoder``: ``"auto"`` (default: compiled when numba is installed), ``"compiled"`` or
+    ``"numpy"``; both give identical frames, the compiled one ~2x faster. ``.decoder`` says
+    which one this reader uses.
     """
 
-    def __init__(self, path: str | os.PathLike, *, max_block_bytes: int = layout.DEFAULT_MAX_BLOCK_RAW) -> None:
+    def __init__(self, path: str | os.PathLike, *, max_block_bytes: int = layout.DEFAULT_MAX_BLOCK_RAW,
+                 decoder: str = "auto") -> None:
         self.path = os.fspath(path)
         self._max = max_block_bytes
+        self._compiled = resolve_decoder(decoder)  # before opening: a bad choice leaks no descriptor
+        self.decoder = "compiled" if self._compiled else "numpy"
         self._fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
         try:
             self._size = os.fstat(self._fd).st_size
@@ -125,7 +132,7 @@ class ShardReader:
         s = self._sessions[sess]
         offset = int(s.offsets[b])
         raw = self._read_block(offset, layout.KIND_FRAMES)
-        blk = decode_block(raw, self.rows, self.cols, self.path, offset)
+        blk = decode_block(raw, self.rows, self.cols, self.path, offset, compiled=self._compiled)
         end = int(s.firsts[b + 1]) if b + 1 < len(s.firsts) else s.info.frames
         if blk.n != end - int(s.firsts[b]):
             raise BadIndexError(self.path, offset, f"block holds {blk.n} frames, the index says {end - int(s.firsts[b])}")

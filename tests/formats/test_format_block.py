@@ -26,22 +26,22 @@ def make(frames: int, spans: list[list[tuple[int, int, list[int]]]], moves: list
         np.array([s for m in moves for _, s in m], h))
 
 
-def frames_of(raw: bytes, n: int) -> np.ndarray:
-    blk = decode_block(raw, R, C)
+def frames_of(raw: bytes, n: int, decoder: str) -> np.ndarray:
+    blk = decode_block(raw, R, C, compiled=decoder == "compiled")
     out = tuple(np.zeros((n, R, C), dt) for dt in (np.uint32, np.uint8, np.uint8, np.uint8))
     blk.fill(out, 0, 0, n)
     return out[0]
 
 
-def test_later_overlapping_span_wins():
+def test_later_overlapping_span_wins(decoder):
     raw = make(2, [[], [(1, 0, [1, 2, 3]), (1, 1, [7, 8])]], [[], []])
-    assert frames_of(raw, 2)[1, 1].tolist() == [1, 7, 8, 13]
+    assert frames_of(raw, 2, decoder)[1, 1].tolist() == [1, 7, 8, 13]
 
 
-def test_moves_are_simultaneous_and_precede_spans():
+def test_moves_are_simultaneous_and_precede_spans(decoder):
     # frame 1 swaps rows 0 and 1 and then writes into the moved row 0; frame 2 scrolls up by one
     raw = make(3, [[], [(0, 3, [99])], []], [[], [(0, 1), (1, 0)], [(0, 1), (1, 2)]])
-    f = frames_of(raw, 3)
+    f = frames_of(raw, 3, decoder)
     assert f[1].tolist() == [[10, 11, 12, 99], [0, 1, 2, 3], [20, 21, 22, 23]]
     assert f[2].tolist() == [[0, 1, 2, 3], [20, 21, 22, 23], [20, 21, 22, 23]]
 

@@ -10,14 +10,14 @@ from sessionforge.formats import Frames, ShardWriter, block, open_shard
 
 
 @pytest.mark.parametrize("seed,rows,sub", [(0, 6, 256), (1, 3, 64), (2, 9, 17), (3, 1, 5)])
-def test_long_scrolling_blocks_decode_exactly(tmp_path, monkeypatch, seed, rows, sub):
+def test_long_scrolling_blocks_decode_exactly(tmp_path, monkeypatch, decoder, seed, rows, sub):
     monkeypatch.setattr(block, "SUB", sub)
     rng = np.random.default_rng(seed)
     frames = random_session(rng, rows, 7, 400, 5, "exact")
     path = tmp_path / "s.tss"
     with ShardWriter(path, rows, 7, codec="zstd") as w:
         write_sessions(w, [({}, list(range(5)), frames)])
-    with open_shard(path) as r:
+    with open_shard(path, decoder=decoder) as r:
         assert_frames_equal(r.read_session(0), frames)
         buf = Frames.empty(64, rows, 7)
         for start in (0, 37, 200, 336):  # chunks into a reused buffer, forwards then backwards

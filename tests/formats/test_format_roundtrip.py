@@ -43,12 +43,12 @@ def shards(draw):
 
 @SETTINGS
 @given(shards())
-def test_round_trip_is_exact(tmp_path, shard):
+def test_round_trip_is_exact(tmp_path, decoder, shard):
     rows, cols, codec, block_frames, sessions = shard
     path = tmp_path / "s.tss"
     with ShardWriter(path, rows, cols, codec=codec, block_frames=block_frames) as w:
         write_sessions(w, sessions)
-    with open_shard(path) as r:
+    with open_shard(path, decoder=decoder) as r:
         assert (r.rows, r.cols, r.codec) == (rows, cols, codec)
         assert len(r.sessions) == len(sessions)
         for i, (meta, palette, frames) in enumerate(sessions):
@@ -66,12 +66,12 @@ def test_round_trip_is_exact(tmp_path, shard):
 
 @SETTINGS
 @given(shards(), st.data())
-def test_seeking_equals_sequential(tmp_path, shard, data):
+def test_seeking_equals_sequential(tmp_path, decoder, shard, data):
     rows, cols, codec, block_frames, sessions = shard
     path = tmp_path / "s.tss"
     with ShardWriter(path, rows, cols, codec=codec, block_frames=block_frames) as w:
         write_sessions(w, sessions)
-    r = open_shard(path)
+    r = open_shard(path, decoder=decoder)
     i = data.draw(st.integers(0, len(sessions) - 1))
     frames = sessions[i][2]
     full = r.read_session(i)
@@ -134,7 +134,7 @@ def test_writer_copies_its_input(tmp_path):
     assert got.chars[5].tolist() == [[66, 70, 68], [69, 67, 71]]
 
 
-def test_long_scrolling_session_uses_moves_and_stays_small(tmp_path):
+def test_long_scrolling_session_uses_moves_and_stays_small(tmp_path, decoder):
     """A 40x60 screen scrolling one line per frame costs a few bytes a frame, not a screenful."""
     rng = np.random.default_rng(1)
     text = rng.integers(33, 127, (400, 60)).astype(np.uint32)
@@ -146,7 +146,7 @@ def test_long_scrolling_session_uses_moves_and_stays_small(tmp_path):
             w.add_frame(text[top : top + 40], z, z, z, (39, 0, True), b"\x1b[B",
                         [(r, 0, 60) for r in range(40)] if top % 2 else None)
         info = w.end_session()
-    r = open_shard(path)
+    r = open_shard(path, decoder=decoder)
     got = r.read_session(0)
     for top in (0, 1, 150, 299):
         np.testing.assert_array_equal(got.chars[top], text[top : top + 40])
