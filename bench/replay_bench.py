@@ -29,6 +29,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import pyte
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,6 +37,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))  # gitfactory, for synthetic:N
 
 from sessionforge.formats import ShardWriter  # noqa: E402
+from sessionforge.formats.compiled import use_compiled  # noqa: E402
 from sessionforge.replay import ReplayConfig, list_commits, replay_repository  # noqa: E402
 from sessionforge.replay import pipeline  # noqa: E402
 
@@ -53,9 +55,10 @@ def _resolve(spec: str, tmp: str) -> str:
     return spec
 
 
-def end_to_end(repo: str, cfg: ReplayConfig, commits: list[str], out: str, codec: str, threads: bool) -> dict:
+def end_to_end(repo: str, cfg: ReplayConfig, commits: list[str], out: str, codec: str, threads: bool,
+               encoder: str = "auto") -> dict:
     t0, c0 = time.perf_counter(), time.process_time()
-    with ShardWriter(out, rows=cfg.rows, cols=cfg.cols, codec=codec, threads=threads) as w:
+    with ShardWriter(out, rows=cfg.rows, cols=cfg.cols, codec=codec, threads=threads, encoder=encoder) as w:
         stats = replay_repository(repo, cfg, w, commits=commits)
     dt, cpu = time.perf_counter() - t0, time.process_time() - c0
     size = os.path.getsize(out)
@@ -159,14 +162,24 @@ def bench_repo(spec: str, args: argparse.Namespace, tmp: str) -> dict:
     cfg = ReplayConfig(rows=rows, cols=cols, max_commits=args.max_commits)
     commits = list_commits(repo, cfg)
     out = os.path.join(tmp, "bench.tss")
-    e2e = end_to_end(repo, cfg, commits, out, args.codec, threads=False)
+    compiled = use_compiled(args.encoder, "sessionforge.formats.builder_jit", "encoder")
+    if compiled:  # load numba and its cached kernels before timing (once per worker process in a build)
+        with ShardWriter(os.path.join(tmp, "warm.tss"), 4, 8, encoder="compiled") as w:
+            w.begin_session({}, [0])
+            for k in range(3):
+                w.add_frame(np.full((4, 8), 65 + k, np.uint32), *np.zeros((3, 4, 8), np.uint8), (0, 0, True), b"")
+            w.end_session()
+    e2e = end_to_end(repo, cfg, commits, out, args.codec, threads=False, encoder=args.encoder)
+    e2e["encoder"] = "compiled" if compiled else "numpy"
+    # The baseline of the compiled encoder, in the same run: the numpy one (identical bytes).
+    e2e_numpy = end_to_end(repo, cfg, commits, out, args.codec, threads=False, encoder="numpy") if compiled else None
     stages, sessions = instrumented(repo, cfg, commits, out, args.codec)
     bare = bare_pyte(sessions, rows, cols)
     del sessions
     threaded = end_to_end(repo, cfg, commits, out, args.codec, threads=True) if args.threaded else None
     return {"repo": spec, "codec": args.codec, "frame_size": args.frame_size, "end_to_end": e2e,
             "stages_s": stages, "bare_pyte": bare, "ratio_vs_bare_pyte": e2e["cpu_seconds"] / bare["cpu_seconds"],
-            "end_to_end_threaded": threaded}
+            "end_to_end_threaded": threaded, "end_to_end_numpy_encoder": e2e_numpy}
 
 
 def print_table(results: list[dict]) -> None:
@@ -181,6 +194,10 @@ def print_table(results: list[dict]) -> None:
               f"{e['bytes_per_frame']:>8.2f} {b['cpu_fps']:>9,.0f} {r['ratio_vs_bare_pyte']:>6.2f} {b['bytes_per_key']:>6.1f}  {split}")
         if e["lossless_failures"]:
             print(f"  !! {e['lossless_failures']} lossless failures")
+        if r.get("end_to_end_numpy_encoder"):
+            n = r["end_to_end_numpy_encoder"]
+            print(f"  numpy encoder (baseline): {n['cpu_fps']:,.0f} cpu f/s; the compiled encoder above is "
+                  f"{e['cpu_fps'] / n['cpu_fps']:.2f}x")
         if r["end_to_end_threaded"]:
             t = r["end_to_end_threaded"]
             print(f"  compression on a background thread: {t['fps']:,.0f} frames/s wall")
@@ -197,6 +214,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--codec", choices=["xz", "zstd"], default="xz")
     ap.add_argument("--frame-size", default="48x160", metavar="ROWSxCOLS")
     ap.add_argument("--threaded", action="store_true", help="also time with compression on a background thread")
+    ap.add_argument("--encoder", choices=["auto", "compiled", "numpy"], default="auto",
+                    help="the writer's whole-frame diff (auto: compiled when numba is installed; then the numpy "
+                         "one is timed too, as the baseline)")
     args = ap.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="replay-bench-") as tmp:
         results = [bench_repo(spec, args, tmp) for spec in args.repos]

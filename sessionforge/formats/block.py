@@ -17,12 +17,11 @@ materialised frame by frame by compiled loops in :mod:`block_jit`: same frames, 
 
 from __future__ import annotations
 
-import importlib.util
 import struct
-import warnings
 
 import numpy as np
 
+from sessionforge.formats.compiled import use_compiled
 from sessionforge.formats.errors import CorruptBlockError
 
 COUNTS = struct.Struct("<IIIII")  # n_frames, n_spans, n_cells, n_moves, action_bytes
@@ -93,28 +92,9 @@ class _Cursor:
         return np.ascontiguousarray(buf.reshape(item, count).T).view(dtype).reshape(count)
 
 
-DECODERS = ("auto", "compiled", "numpy")
-
-
 def resolve_decoder(decoder: str) -> bool:
-    """Whether to decode frames with the compiled (numba) decoder.
-
-    ``"compiled"`` requires numba; ``"numpy"`` never uses it; ``"auto"`` uses it when numba
-    is installed and imports cleanly (a broken install warns once and falls back).
-    """
-    if decoder not in DECODERS:
-        raise ValueError(f"unknown decoder {decoder!r}: choose one of {', '.join(DECODERS)}")
-    if decoder == "numpy" or (decoder == "auto" and importlib.util.find_spec("numba") is None):
-        return False
-    try:
-        import sessionforge.formats.block_jit  # noqa: F401  (compiles nothing yet: kernels compile on first call)
-    except ImportError as exc:
-        if decoder == "compiled":
-            raise ImportError(f"decoder='compiled' needs numba, which failed to import: {exc} "
-                              "(pip install 'sessionforge[fast]')") from exc
-        warnings.warn(f"numba is installed but failed to import ({exc}); decoding frames with numpy", stacklevel=3)
-        return False
-    return True
+    """Whether to decode frames with the compiled (numba) decoder (see :mod:`compiled`)."""
+    return use_compiled(decoder, "sessionforge.formats.block_jit", "decoder")
 
 
 SUB = 256  # frames per decode step: keeps the row-version tables cache-resident

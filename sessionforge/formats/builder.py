@@ -25,14 +25,24 @@ SCROLL_SPANS = 4  # a hint with this many spans is diffed whole, which finds mov
 class BlockBuilder:
     """Accumulates one block's columns for a ``rows x cols`` screen; ``reset`` starts the next block."""
 
-    def __init__(self, path: str, rows: int, cols: int) -> None:
+    def __init__(self, path: str, rows: int, cols: int, compiled: bool = False) -> None:
         self.path = path
         self._shape = (rows, cols)
+        self._jit = None  # builder_jit when compiled: same decisions, same bytes, ~20x faster whole-frame diffs
+        if compiled:
+            from sessionforge.formats import builder_jit
+
+            self._jit = builder_jit
+            self._runs = (np.empty(rows * cols, np.int64), np.empty(rows * cols, np.int64))  # (starts, lens)
+            self._best_d, self._tried, self._rows = np.zeros(rows, np.int64), np.zeros(3, np.int64), np.arange(rows)
+            self._tmp = (np.empty(rows * cols, _U32), np.empty(rows * cols, _U8))  # moved rows, while syncing
+            self._span_cols = (np.empty(cols, np.int64), np.empty(cols, np.int64))  # diff_row's (cols, resid)
         # Small test grids exercise trimming and move detection too.
         self._trim_min = max(2, min(TRIM_MIN, cols // 2))
         self._move_min = max(2, min(GAP, cols // 4))  # rows with this many changed cells are tried as moved rows
         self._last_d = 1
         self._state = (np.zeros(self._shape, _U32),) + tuple(np.zeros(self._shape, _U8) for _ in range(3))
+        self._flat_state = tuple(st.reshape(-1) for st in self._state)
         self._pv_key: tuple = (None,) * 4  # the planes whose flat views ``_pv`` holds
         self._pv: tuple[memoryview, ...] | None = None
         self.reset(1024)
@@ -135,6 +145,9 @@ class BlockBuilder:
         done = len(self._counts)  # frames of this block already recorded (the current one is not)
         if self._synced >= done:
             return
+        if self._jit is not None:
+            self._sync_compiled(done)
+            return
         counts = np.frombuffer(self._counts[self._synced : done], np.uint16)
         mcounts = np.frombuffer(self._mcounts[self._synced : done], np.uint16)
         prev = 0
@@ -147,6 +160,13 @@ class BlockBuilder:
                 for st in self._state:
                     st[dst] = st[src]
                 self._sync_m = m + k
+        self._synced = done
+
+    def _sync_compiled(self, done: int) -> None:
+        C = self._shape[1]
+        self._sync_s, self._sync_m, self._sync_p = self._jit.sync(
+            *self._flat_state, *self._cells, *self._tmp, C, self._counts, self._mcounts, self._srow, self._scol,
+            self._slen, self._mdst, self._msrc, self._synced, done, self._sync_s, self._sync_m, self._sync_p)
         self._synced = done
 
     def _apply_spans(self, n_spans: int) -> None:
@@ -193,6 +213,13 @@ class BlockBuilder:
     def _diff_span(self, planes: tuple[np.ndarray, ...], r: int, a: int, b: int) -> int:
         """Record only the cells of row r, [a, b) that differ from the previous frame."""
         self._sync()
+        if self._jit is not None:
+            cols, resid = self._span_cols
+            n, src = self._jit.diff_row(*planes, *self._state, r, a, b, self._move_min, self._last_d, cols, resid)
+            if src >= 0:
+                self._moves[r] = src
+                self._last_d = src - r
+            return self._record_runs(planes, r, cols[:n])
         return self._changed_row(planes, r, self._row_diff(planes, r, r, a, b))
 
     def _changed_row(self, planes: tuple[np.ndarray, ...], r: int, cols: np.ndarray) -> int:
@@ -217,6 +244,8 @@ class BlockBuilder:
         the few cells that still differ (scrolling, inserted and deleted lines).
         """
         self._sync()
+        if self._jit is not None:
+            return self._diff_frame_compiled(planes)
         st = self._state
         own = planes[0] != st[0]  # (R, C)
         for p, q in zip(planes[1:], st[1:]):
@@ -247,6 +276,34 @@ class BlockBuilder:
                     self._moves.update(zip(rows.tolist(), (rows + d).tolist()))
                     self._last_d = d
         return self._record_mask(planes, own)
+
+    def _diff_frame_compiled(self, planes: tuple[np.ndarray, ...]) -> int:
+        """``_diff_frame`` with builder_jit's loops: the same counts, moves and runs."""
+        jit, st = self._jit, self._state
+        best_d, tried = self._best_d, self._tried
+        for d in tried[: jit.choose_moves(*planes, *st, self._last_d, self._move_min, best_d, tried)].tolist():
+            rows = np.flatnonzero(best_d == d)
+            if len(rows):
+                self._moves.update(zip(rows.tolist(), (rows + d).tolist()))
+                self._last_d = d
+        starts, lens = self._runs
+        k = jit.changed_runs(*planes, *st, self._rows + best_d, GAP, starts, lens)
+        if k == 0:
+            return 0
+        starts, lens = starts[:k], lens[:k]
+        p = self.p
+        total = int(lens.sum())
+        if p + total > self._cap:
+            self._grow(p + total)
+        for cells, plane in zip(self._cells, planes):
+            q = jit.gather_runs(plane.reshape(-1), starts, lens, k, cells, p)
+        self.p = q
+        C = self._shape[1]
+        rows = starts // C
+        self._srow.frombytes(rows.astype("<u2").tobytes())
+        self._scol.frombytes((starts - rows * C).astype("<u2").tobytes())
+        self._slen.frombytes(lens.astype("<u2").tobytes())
+        return k
 
     def _check_spans(self, changed: Sequence[tuple[int, int, int]]) -> None:
         R, C = self._shape

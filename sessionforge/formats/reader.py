@@ -17,6 +17,7 @@ import numpy as np
 
 from sessionforge.formats import layout
 from sessionforge.formats.block import DecodedBlock, block_actions, decode_block, resolve_decoder
+from sessionforge.formats.compiled import CHOICES
 from sessionforge.formats.errors import BadIndexError, CorruptBlockError, FormatError, TruncatedError
 from sessionforge.formats.frames import Frames, SessionInfo, palette_rgb
 
@@ -47,8 +48,9 @@ class ShardReader:
                  decoder: str = "auto") -> None:
         self.path = os.fspath(path)
         self._max = max_block_bytes
-        self._compiled = resolve_decoder(decoder)  # before opening: a bad choice leaks no descriptor
-        self.decoder = "compiled" if self._compiled else "numpy"
+        if decoder not in CHOICES:  # checked before opening: a bad choice leaks no descriptor
+            raise ValueError(f"unknown decoder {decoder!r}: choose one of {', '.join(CHOICES)}")
+        self._decoder_choice, self._compiled = decoder, None  # resolved on first decode: numba takes ~0.3 s to import
         self._fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
         try:
             self._size = os.fstat(self._fd).st_size
@@ -68,6 +70,13 @@ class ShardReader:
         self.sessions: list[SessionInfo] = [s.info for s in self._sessions]
         self._cache: tuple[tuple[int, int], DecodedBlock] | None = None
         self._acache: tuple[tuple[int, int], tuple[np.ndarray, bytes]] | None = None
+
+    @property
+    def decoder(self) -> str:
+        """The frame decoder this reader uses: ``"compiled"`` or ``"numpy"``."""
+        if self._compiled is None:
+            self._compiled = resolve_decoder(self._decoder_choice)
+        return "compiled" if self._compiled else "numpy"
 
     # ------------------------------------------------------------------ low level
     def _pread(self, n: int, offset: int) -> bytes:
@@ -132,7 +141,7 @@ class ShardReader:
         s = self._sessions[sess]
         offset = int(s.offsets[b])
         raw = self._read_block(offset, layout.KIND_FRAMES)
-        blk = decode_block(raw, self.rows, self.cols, self.path, offset, compiled=self._compiled)
+        blk = decode_block(raw, self.rows, self.cols, self.path, offset, compiled=self.decoder == "compiled")
         end = int(s.firsts[b + 1]) if b + 1 < len(s.firsts) else s.info.frames
         if blk.n != end - int(s.firsts[b]):
             raise BadIndexError(self.path, offset, f"block holds {blk.n} frames, the index says {end - int(s.firsts[b])}")

@@ -23,6 +23,7 @@ import numpy as np
 from sessionforge.formats import layout
 from sessionforge.formats.block import encode_block
 from sessionforge.formats.builder import BlockBuilder
+from sessionforge.formats.compiled import use_compiled
 from sessionforge.formats.errors import ShardWriteError
 from sessionforge.formats.frames import SessionInfo
 
@@ -37,7 +38,9 @@ class ShardWriter:
     ``codec``: "xz" (default, smallest) or "zstd" (faster). ``block_frames``: frames
     per compressed block (a key frame starts each block; smaller = faster random
     seeks, larger = smaller files). ``level``: codec level (xz preset / zstd level).
-    ``threads``: compress on a background thread. Without ``with``, call
+    ``threads``: compress on a background thread. ``encoder``: ``"auto"`` (default:
+    compiled when numba is installed), ``"compiled"`` or ``"numpy"``: the code that diffs
+    whole frames (scrolling); the shard bytes are the same either way. Without ``with``, call
     :meth:`close` (finalize) or :meth:`abort` (discard); until then only the temporary
     file exists.
     """
@@ -53,8 +56,10 @@ class ShardWriter:
         max_block_cells: int = 1 << 20,
         level: int | None = None,
         threads: bool = True,
+        encoder: str = "auto",
     ) -> None:
         self.path = os.fspath(path)
+        compiled = use_compiled(encoder, "sessionforge.formats.builder_jit", "encoder")
         if codec not in layout.CODEC_IDS:
             raise ShardWriteError(self.path, None, f"unknown codec {codec!r}; use 'xz' or 'zstd'")
         if not (0 < rows < 65536 and 0 < cols < 65536):
@@ -78,7 +83,7 @@ class ShardWriter:
             self._cur: dict | None = None
             self.bytes_written = 0
             self._write(layout.pack_file_header(rows, cols, self._codec_id))
-            self._b = BlockBuilder(self.path, rows, cols)
+            self._b = BlockBuilder(self.path, rows, cols, compiled)
         except BaseException:
             self.abort()
             raise

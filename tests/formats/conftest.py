@@ -11,3 +11,11 @@ def decoder(request) -> str:
     if request.param == "compiled":
         pytest.importorskip("numba")
     return request.param
+
+
+@pytest.fixture(params=["numpy", "compiled"])
+def encoder(request) -> str:
+    """Each whole-frame diff of the writer in turn (the compiled one needs numba)."""
+    if request.param == "compiled":
+        pytest.importorskip("numba")
+    return request.param
