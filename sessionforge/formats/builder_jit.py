@@ -19,7 +19,11 @@ import numpy as np
 
 @numba.njit(cache=True, nogil=True)
 def _copy(dst, src):
-    """dst[:] = src for 1-D slices (a separate function so LLVM vectorises it; see block_jit)."""
+    """dst[:] = src for 1-D slices (a separate function so LLVM vectorises it; see block_jit).
+
+    Not imported from block_jit: numba's on-disk cache does not notice edits to jitted
+    functions of other files, so each kernel file keeps its own helpers.
+    """
     for i in range(dst.size):
         dst[i] = src[i]
 
