@@ -45,53 +45,66 @@ class BlockBuilder:
         self._flat_state = tuple(st.reshape(-1) for st in self._state)
         self._pv_key: tuple = (None,) * 4  # the planes whose flat views ``_pv`` holds
         self._pv: tuple[memoryview, ...] | None = None
+        self._moves: dict[int, int] = {}  # the current frame's moved rows: destination -> source
         self.reset(1024)
 
     def add(self, planes: tuple[np.ndarray, ...], cursor: tuple[int, int, bool], action: bytes,
             changed: Sequence[tuple[int, int, int]] | None) -> None:
-        """Record one frame (planes already validated: (R, C) uint32/uint8 x3)."""
+        """Record one frame (planes already validated: (R, C) uint32/uint8 x3).
+
+        Everything that can reject the frame is checked before anything is recorded, so a
+        rejected frame leaves the block as it was and the writer can go on.
+        """
         row, col, vis = cursor
         if not (0 <= row < 65536 and 0 <= col < 65536):
             raise ShardWriteError(self.path, None, f"cursor {cursor!r} out of range 0..65535")
-        self._cur_row.append(row)
-        self._cur_col.append(col)
-        self._cur_vis.append(1 if vis else 0)
-        self._act_lens.append(len(action))
-        self._act.extend(action)
+        if changed is not None:
+            self._check_spans(changed)
         if self.n == 0:  # first frame of a block: stored whole as the key frame
             self.key = tuple(p.copy() for p in planes)
             for st, p in zip(self._state, planes):
                 np.copyto(st, p)
             self._synced, self._sync_s, self._sync_m, self._sync_p = 1, 0, 0, 0
-            self._counts.append(0)
-            self._mcounts.append(0)
+            spans = 0
         else:
-            self._moves: dict[int, int] = {}
-            if changed is None:
+            moves = self._moves
+            if moves:
+                moves.clear()
+            if changed is None or len(changed) >= SCROLL_SPANS:
+                # Many changed rows at once looks like scrolling: one vectorised whole-frame
+                # diff (which finds moved rows) is cheaper than diffing span by span.
                 spans = self._diff_frame(planes)
             else:
                 spans = 0
-                self._check_spans(changed)
-                if len(changed) >= SCROLL_SPANS:
-                    # Many changed rows at once looks like scrolling: one vectorised whole-frame
-                    # diff (which finds moved rows) is cheaper than diffing span by span.
-                    spans = self._diff_frame(planes)
-                else:
-                    for r, a, b in changed:
-                        if b - a >= self._trim_min:
-                            if r not in self._moves:  # a moved row's residual already covers the row
-                                spans += self._diff_span(planes, r, a, b)
-                        elif b > a:
-                            self._record(planes, r, a, b)
-                            spans += 1
-            if spans > 0xFFFF:
+                for r, a, b in changed:
+                    if b - a >= self._trim_min:
+                        if r not in moves:  # a moved row's residual already covers the row
+                            spans += self._diff_span(planes, r, a, b)
+                    elif b > a:
+                        self._record(planes, r, a, b)
+                        spans += 1
+            if spans > 0xFFFF:  # only possible on screens of > 131,070 cells
+                self._undo_spans(spans)
                 raise ShardWriteError(self.path, None, f"a frame with {spans} changed runs (> 65535): frame too large")
-            self._counts.append(spans)
-            self._mcounts.append(len(self._moves))
-            for dst, src in self._moves.items():
+            for dst, src in moves.items():
                 self._mdst.append(dst)
                 self._msrc.append(src)
+        self._cur_row.append(row)
+        self._cur_col.append(col)
+        self._cur_vis.append(1 if vis else 0)
+        self._act_lens.append(len(action))
+        self._act.extend(action)
+        self._counts.append(spans)
+        self._mcounts.append(len(self._moves) if self.n else 0)
         self.n += 1
+
+    def _undo_spans(self, spans: int) -> None:
+        """Forget the last ``spans`` recorded spans and their cells (a frame being rejected)."""
+        n = sum(self._slen[-spans:])
+        for col in (self._srow, self._scol, self._slen):
+            del col[-spans:]
+        self.p -= n
+        self._moves.clear()
 
     def columns(self) -> tuple:
         """The block's columns, in ``encode_block``'s argument order (the builder must be reset after)."""

@@ -209,3 +209,35 @@ def test_unknown_codec(tmp_path):
     with pytest.raises(ShardWriteError, match="unknown codec"):
         ShardWriter(tmp_path / "x.tss", codec="gzip")
     assert leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize("bad", ["span", "cursor", "span on a key frame", "palette", "codepoint"])
+def test_a_rejected_frame_leaves_the_writer_usable(tmp_path, bad):
+    # A caller may catch the error and go on: the rejected frame must leave no trace, and
+    # every frame before and after it must read back exactly (no shard that only looks finished).
+    R, C = 3, 4
+    ch, z = np.full((R, C), 65, np.uint32), np.zeros((R, C), np.uint8)
+    want = []
+    with ShardWriter(tmp_path / "x.tss", R, C, block_frames=3) as w:
+        w.begin_session({}, [0, 0xFFFFFF])
+        for t in range(7):
+            ch = ch.copy()
+            ch[t % R, t % C] = 66 + t
+            if t == (2 if bad == "span" else 3 if bad == "span on a key frame" else 4):
+                bad_ch, fg = ch, z
+                if bad == "codepoint":
+                    bad_ch = ch.copy()
+                    bad_ch[0, 0] = 0x110000
+                if bad == "palette":
+                    fg = z + 2
+                with pytest.raises(ShardWriteError):
+                    w.add_frame(bad_ch, fg, z, z, (9, 70000, True) if bad == "cursor" else (0, 0, True), b"rejected",
+                                [(R, 0, 1)] if bad.startswith("span") else None)
+            w.add_frame(ch, z, z, z, (t % R, t % C, True), bytes([t]), [(t % R, t % C, t % C + 1)])
+            want.append((ch, (t % R, t % C, 1), bytes([t])))
+        w.end_session()
+    f = open_shard(tmp_path / "x.tss").read_session(0)
+    assert len(f) == len(want)
+    for t, (c, cur, act) in enumerate(want):
+        np.testing.assert_array_equal(f.chars[t], c)
+        assert tuple(f.cursor[t].tolist()) == cur and f.action(t) == act
