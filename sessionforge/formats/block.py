@@ -262,9 +262,16 @@ class DecodedBlock:
         """Write frames [a, b) of this block into ``out_planes[k][pos : pos + b - a]`` (each (T, R, C))."""
         if self._jit is not None:
             return self._jit.fill(out_planes, pos, a, b)
-        C = self.cols
         if a < self._step * SUB:  # going backwards: restart from the key frame
             self._restart()
+        try:
+            self._fill(out_planes, pos, a, b)
+        except BaseException:
+            self._restart()  # a step may be half built: start over next time
+            raise
+
+    def _fill(self, out_planes: tuple[np.ndarray, ...], pos: int, a: int, b: int) -> None:
+        C = self.cols
         while a < b:
             while (self._step + 1) * SUB <= a:
                 self._advance()

@@ -100,13 +100,17 @@ class JitPlanes:
         if a <= self.cur:  # going backwards: restart from the key frame
             self._restart()
         R, C = self.rows, self.cols
-        for v, st, tmp, out in zip(self.values, self._state, self._tmp, out_planes):
-            assert out.flags.c_contiguous  # else reshape copies and the frames are lost (the reader checks)
-            flat = out.reshape(-1)
-            if self.cur + 1 < a:
-                advance(v, st, tmp, R, C, self.cur + 1, a, span_at, span_row, span_col, cell_at, move_at, move_dst,
-                        move_src)
-            emit(v, st, flat, R, C, pos, a, b, self._rowmap, span_at, span_row, span_col, cell_at, move_at,
-                 move_dst, move_src)
-            st[:] = flat[(pos + b - a - 1) * R * C : (pos + b - a) * R * C]
+        try:
+            for v, st, tmp, out in zip(self.values, self._state, self._tmp, out_planes):
+                assert out.flags.c_contiguous  # else reshape copies and the frames are lost (the reader checks)
+                flat = out.reshape(-1)
+                if self.cur + 1 < a:
+                    advance(v, st, tmp, R, C, self.cur + 1, a, span_at, span_row, span_col, cell_at, move_at,
+                            move_dst, move_src)
+                emit(v, st, flat, R, C, pos, a, b, self._rowmap, span_at, span_row, span_col, cell_at, move_at,
+                     move_dst, move_src)
+                st[:] = flat[(pos + b - a - 1) * R * C : (pos + b - a) * R * C]
+        except BaseException:
+            self._restart()  # some planes may have advanced and others not: start over next time
+            raise
         self.cur = b - 1

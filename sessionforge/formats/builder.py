@@ -9,6 +9,7 @@ brought up to date only when a diff needs it, so exact hints never pay for it.
 
 from __future__ import annotations
 
+import operator
 from array import array
 from typing import Sequence
 
@@ -20,6 +21,14 @@ _U32, _U8 = np.dtype(np.uint32), np.dtype(np.uint8)
 TRIM_MIN = 80  # hinted spans at least this long (or half a row) are trimmed to the cells that really changed
 GAP = 8  # split a changed run where more than GAP unchanged cells lie between changes (a span costs ~6 bytes)
 SCROLL_SPANS = 4  # a hint with this many spans is diffed whole, which finds moved rows
+
+
+def _ints(path: str, what: str, shown: object, values: Sequence) -> tuple[int, ...]:
+    """``values`` as Python ints (numpy integers included), or a ShardWriteError naming ``what``."""
+    try:
+        return tuple(operator.index(v) for v in values)
+    except TypeError:
+        raise ShardWriteError(path, None, f"{what} {shown!r}: expected integers") from None
 
 
 class BlockBuilder:
@@ -56,10 +65,12 @@ class BlockBuilder:
         rejected frame leaves the block as it was and the writer can go on.
         """
         row, col, vis = cursor
+        if type(row) is not int or type(col) is not int:  # numpy ints convert; floats do not
+            row, col = _ints(self.path, "cursor", cursor, (row, col))
         if not (0 <= row < 65536 and 0 <= col < 65536):
             raise ShardWriteError(self.path, None, f"cursor {cursor!r} out of range 0..65535")
         if changed is not None:
-            self._check_spans(changed)
+            changed = self._check_spans(changed)
         if self.n == 0:  # first frame of a block: stored whole as the key frame
             self.key = tuple(p.copy() for p in planes)
             for st, p in zip(self._state, planes):
@@ -67,7 +78,7 @@ class BlockBuilder:
             self._synced, self._sync_s, self._sync_m, self._sync_p = 1, 0, 0, 0
             spans = 0
         else:
-            moves = self._moves
+            moves, last_d = self._moves, self._last_d
             if moves:
                 moves.clear()
             if changed is None or len(changed) >= SCROLL_SPANS:
@@ -85,6 +96,7 @@ class BlockBuilder:
                         spans += 1
             if spans > 0xFFFF:  # only possible on screens of > 131,070 cells
                 self._undo_spans(spans)
+                self._last_d = last_d
                 raise ShardWriteError(self.path, None, f"a frame with {spans} changed runs (> 65535): frame too large")
             for dst, src in moves.items():
                 self._mdst.append(dst)
@@ -318,11 +330,17 @@ class BlockBuilder:
         self._slen.frombytes(lens.astype("<u2").tobytes())
         return k
 
-    def _check_spans(self, changed: Sequence[tuple[int, int, int]]) -> None:
+    def _check_spans(self, changed: Sequence[tuple[int, int, int]]) -> Sequence[tuple[int, int, int]]:
+        """The hint, checked whole before anything is recorded, with Python ints (numpy ints converted)."""
         R, C = self._shape
+        for r, a, b in changed:
+            if type(r) is not int or type(a) is not int or type(b) is not int:
+                changed = [_ints(self.path, "changed span", span, span) for span in changed]
+                break
         for r, a, b in changed:
             if not (0 <= r < R and 0 <= a <= b <= C):
                 raise ShardWriteError(self.path, None, f"changed span {(r, a, b)} outside the {R}x{C} frame")
+        return changed
 
     def _record_mask(self, planes: tuple[np.ndarray, ...], mask: np.ndarray) -> int:
         """Record the changed cells of a (R, C) mask as runs, in a few vectorised steps."""

@@ -26,7 +26,7 @@ def use_compiled(choice: str, module: str, what: str) -> bool:
         return False
     try:
         importlib.import_module(module)
-    except ImportError as exc:
+    except (ImportError, RuntimeError, OSError) as exc:  # RuntimeError: numba found no cache directory
         if choice == "compiled":
             raise ImportError(f"{what}='compiled' needs numba, which failed to import: {exc} "
                               "(pip install 'sessionforge[fast]')") from exc

@@ -199,6 +199,9 @@ class ShardReader:
             out = Frames.empty(T, self.rows, self.cols)
         elif out.chars.shape[0] < T or out.chars.shape[1:] != (self.rows, self.cols):
             raise ValueError(f"out holds {out.chars.shape}, need at least ({T}, {self.rows}, {self.cols})")
+        elif (out.chars.dtype != np.uint32 or out.fg.dtype != np.uint8 or out.bg.dtype != np.uint8
+              or out.attrs.dtype != np.uint8):
+            raise ValueError("out planes must be chars uint32 and fg/bg/attrs uint8 (use Frames.empty)")
         elif not all(p.flags.c_contiguous for p in (out.chars, out.fg, out.bg, out.attrs)):
             # decoding writes through reshaped views: a strided buffer would get a copy, silently
             raise ValueError("out planes must be C-contiguous (use Frames.empty)")

@@ -136,3 +136,62 @@ def test_broken_numba_warns_under_auto_and_fails_under_compiled(monkeypatch):
         assert resolve_decoder("auto") is False
     with pytest.raises(ImportError, match=r"needs numba.*NumPy 9.9.*sessionforge\[fast\]"):
         resolve_decoder("compiled")
+
+
+def _scrolling_shard(path, rows: int = 5, cols: int = 6, n: int = 40):
+    rng = np.random.default_rng(9)
+    text = rng.integers(33, 127, (n + rows, cols)).astype(np.uint32)
+    z = np.zeros((rows, cols), np.uint8)
+    with ShardWriter(path, rows, cols, codec="zstd") as w:
+        w.begin_session({}, [0])
+        for t in range(n):
+            w.add_frame(text[t : t + rows], z, z, z, (0, 0, True), b"")
+        w.end_session()
+    return [text[t : t + rows] for t in range(n)]
+
+
+def test_out_buffers_of_the_wrong_dtype_are_refused(tmp_path, decoder):
+    _scrolling_shard(tmp_path / "s.tss")
+    bad = Frames.empty(4, 5, 6)
+    bad.chars = np.zeros((4, 5, 6), np.int64)
+    with open_shard(tmp_path / "s.tss", decoder=decoder) as r:
+        with pytest.raises(ValueError, match="uint32"):
+            r.read_frames(0, 3, 5, out=bad)
+
+
+def test_a_decode_interrupted_half_way_does_not_spoil_later_reads(tmp_path, decoder, monkeypatch):
+    want = _scrolling_shard(tmp_path / "s.tss", rows=8)
+    r = open_shard(tmp_path / "s.tss", decoder=decoder)
+    r.read_frames(0, 0, 10)
+    # Interrupt the next fill after its first plane (as a KeyboardInterrupt would).
+    import sessionforge.formats.block_jit as jit_mod
+    target, name = (jit_mod, "emit") if decoder == "compiled" else (np, "take")
+    real, calls = getattr(target, name), []
+
+    def flaky(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(target, name, flaky)
+    with pytest.raises(KeyboardInterrupt):
+        r.read_frames(0, 12, 14)  # frames 10, 11 applied to the first plane's state, not yet to the rest
+    monkeypatch.setattr(target, name, real)
+    for a in (12, 20, 10):  # fewer than 8 frames of scrolling do not overwrite a stale screen
+        got = r.read_frames(0, a, a + 5)
+        for k in range(5):
+            np.testing.assert_array_equal(got.chars[k], want[a + k])
+
+
+def test_auto_falls_back_when_numba_cannot_cache(monkeypatch):
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: object())
+
+    def no_cache(name, *args, **kwargs):
+        raise RuntimeError("cannot cache function '_copy': no locator available")
+
+    monkeypatch.setattr(importlib, "import_module", no_cache)
+    with pytest.warns(UserWarning, match="using the numpy decoder"):
+        assert resolve_decoder("auto") is False
+    with pytest.raises(ImportError, match="no locator available"):
+        resolve_decoder("compiled")

@@ -113,3 +113,24 @@ def test_unknown_encoder_is_a_clear_error_and_leaves_nothing(tmp_path):
     with pytest.raises(ValueError, match="unknown encoder 'jit'.*auto, compiled, numpy"):
         ShardWriter(tmp_path / "x.tss", 4, 4, encoder="jit")
     assert os.listdir(tmp_path) == []
+
+
+def test_numpy_integer_hints_and_cursor_are_taken_as_ints(tmp_path):
+    # uint16 hints once made the numpy diff overflow (r - 1) and the compiled one keep a
+    # wrapped "last scroll distance": both now see Python ints and write the same bytes.
+    R, C = 6, 10
+    rng = np.random.default_rng(2)
+    frames = []
+    planes = [rng.integers(33, 90, (R, C)).astype(np.uint32)] + [np.zeros((R, C), np.uint8)] * 3
+    for t in range(12):
+        old = planes[0].copy()
+        planes[0] = planes[0].copy()
+        planes[0][3] = old[2]  # row 3 takes old row 2: tried as a move
+        planes[0][0, t % C] = 40 + t
+        hint = [(np.uint16(0), np.uint16(t % C), np.uint16(t % C + 1)), (np.uint16(3), np.uint16(0), np.uint16(C))]
+        frames.append((planes[0].copy(), *planes[1:], (np.int64(t % R), np.uint8(1), True), b"k", hint))
+    out = {}
+    for enc in ("numpy", "compiled"):
+        _bytes(tmp_path / f"{enc}.tss", R, C, [({}, [0], frames)], enc, 64)
+        out[enc] = (tmp_path / f"{enc}.tss").read_bytes()
+    assert out["numpy"] == out["compiled"]

@@ -211,7 +211,8 @@ def test_unknown_codec(tmp_path):
     assert leftovers(tmp_path) == []
 
 
-@pytest.mark.parametrize("bad", ["span", "cursor", "span on a key frame", "palette", "codepoint"])
+@pytest.mark.parametrize("bad", ["span", "cursor", "span on a key frame", "palette", "codepoint", "float cursor",
+                                 "float in the second span"])
 def test_a_rejected_frame_leaves_the_writer_usable(tmp_path, bad):
     # A caller may catch the error and go on: the rejected frame must leave no trace, and
     # every frame before and after it must read back exactly (no shard that only looks finished).
@@ -223,16 +224,18 @@ def test_a_rejected_frame_leaves_the_writer_usable(tmp_path, bad):
         for t in range(7):
             ch = ch.copy()
             ch[t % R, t % C] = 66 + t
-            if t == (2 if bad == "span" else 3 if bad == "span on a key frame" else 4):
+            if t == (3 if bad == "span on a key frame" else 2 if "span" in bad else 4):
                 bad_ch, fg = ch, z
                 if bad == "codepoint":
                     bad_ch = ch.copy()
                     bad_ch[0, 0] = 0x110000
                 if bad == "palette":
                     fg = z + 2
-                with pytest.raises(ShardWriteError):
-                    w.add_frame(bad_ch, fg, z, z, (9, 70000, True) if bad == "cursor" else (0, 0, True), b"rejected",
-                                [(R, 0, 1)] if bad.startswith("span") else None)
+                cursor = {"cursor": (9, 70000, True), "float cursor": (1.0, 0, True)}.get(bad, (0, 0, True))
+                hint = {"span": [(R, 0, 1)], "span on a key frame": [(R, 0, 1)],
+                        "float in the second span": [(0, 0, 1), (1, 0, 3.0)]}.get(bad)
+                with pytest.raises(ShardWriteError, match="outside|out of range|expected integers|palette|0x10FFFF"):
+                    w.add_frame(bad_ch, fg, z, z, cursor, b"rejected", hint)
             w.add_frame(ch, z, z, z, (t % R, t % C, True), bytes([t]), [(t % R, t % C, t % C + 1)])
             want.append((ch, (t % R, t % C, 1), bytes([t])))
         w.end_session()
