@@ -323,11 +323,7 @@ class BlockBuilder:
         for cells, plane in zip(self._cells, planes):
             q = jit.gather_runs(plane.reshape(-1), starts, lens, k, cells, p)
         self.p = q
-        C = self._shape[1]
-        rows = starts // C
-        self._srow.frombytes(rows.astype("<u2").tobytes())
-        self._scol.frombytes((starts - rows * C).astype("<u2").tobytes())
-        self._slen.frombytes(lens.astype("<u2").tobytes())
+        self._append_runs(starts, lens)
         return k
 
     def _check_spans(self, changed: Sequence[tuple[int, int, int]]) -> Sequence[tuple[int, int, int]]:
@@ -362,11 +358,16 @@ class BlockBuilder:
         for cells, plane in zip(self._cells, planes):
             cells[p : p + total] = plane.reshape(-1)[idx]
         self.p = p + total
+        self._append_runs(starts, lens)
+        return len(starts)
+
+    def _append_runs(self, starts: np.ndarray, lens: np.ndarray) -> None:
+        """Append runs given as flat start cells and lengths to the span columns."""
+        C = self._shape[1]
         rows = starts // C
         self._srow.frombytes(rows.astype("<u2").tobytes())
         self._scol.frombytes((starts - rows * C).astype("<u2").tobytes())
         self._slen.frombytes(lens.astype("<u2").tobytes())
-        return len(starts)
 
     def _record_runs(self, planes: tuple[np.ndarray, ...], r: int, cols: np.ndarray) -> int:
         """Record the changed columns ``cols`` of row r as runs."""
