@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import pytest
-import torch
+from torch_threads import one_torch_thread
 
 
 @pytest.fixture(autouse=True)
 def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+    yield from one_torch_thread()
