@@ -6,8 +6,8 @@ import csv
 import json
 
 import pytest
-import torch
 from click.testing import CliRunner
+from torch_threads import one_torch_thread
 
 from sessionforge.commands.bench import command as bench
 from sessionforge.config import from_dict
@@ -18,10 +18,7 @@ from sessionforge.tasks.runner import RecurrenceConfig, make_task, train_one
 @pytest.fixture
 def one_thread():
     # tiny models on a shared 2-core machine run far faster single-threaded
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+    yield from one_torch_thread()
 
 
 def test_small_lstm_learns_small_frjt(one_thread):
