@@ -14,14 +14,19 @@ import warnings
 CHOICES = ("auto", "compiled", "numpy")
 
 
+def check_choice(choice: str, what: str) -> None:
+    """Raise ValueError unless ``choice`` is one of :data:`CHOICES`."""
+    if choice not in CHOICES:
+        raise ValueError(f"unknown {what} {choice!r}: choose one of {', '.join(CHOICES)}")
+
+
 def use_compiled(choice: str, module: str, what: str) -> bool:
     """Whether to use the compiled path for ``what`` (``"decoder"``, ``"encoder"``); imports ``module`` if so.
 
     Importing compiles nothing yet (numba compiles each kernel on its first call and
     caches it on disk). A broken numba install warns under ``"auto"`` and falls back.
     """
-    if choice not in CHOICES:
-        raise ValueError(f"unknown {what} {choice!r}: choose one of {', '.join(CHOICES)}")
+    check_choice(choice, what)
     if choice == "numpy" or (choice == "auto" and importlib.util.find_spec("numba") is None):
         return False
     try:

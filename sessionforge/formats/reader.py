@@ -17,7 +17,7 @@ import numpy as np
 
 from sessionforge.formats import layout
 from sessionforge.formats.block import DecodedBlock, block_actions, decode_block, resolve_decoder
-from sessionforge.formats.compiled import CHOICES
+from sessionforge.formats.compiled import check_choice
 from sessionforge.formats.errors import BadIndexError, CorruptBlockError, FormatError, TruncatedError
 from sessionforge.formats.frames import Frames, SessionInfo, palette_rgb
 
@@ -48,8 +48,7 @@ class ShardReader:
                  decoder: str = "auto") -> None:
         self.path = os.fspath(path)
         self._max = max_block_bytes
-        if decoder not in CHOICES:  # checked before opening: a bad choice leaks no descriptor
-            raise ValueError(f"unknown decoder {decoder!r}: choose one of {', '.join(CHOICES)}")
+        check_choice(decoder, "decoder")  # before opening: a bad choice leaks no descriptor
         self._decoder_choice, self._compiled = decoder, None  # resolved on first decode: numba takes ~0.3 s to import
         self._fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
         try:
