@@ -47,8 +47,8 @@ def shard_digests(out: Path) -> dict[str, str]:
 
 
 def run_build(inputs: list[str], out: Path, executor: str, workers: int, args: argparse.Namespace) -> dict:
-    from sessionforge.build.config import BuildConfig
-    from sessionforge.build.runner import build_dataset
+    from sessionforge.pipeline.config import BuildConfig
+    from sessionforge.pipeline.runner import build_dataset
 
     cfg = BuildConfig()
     cfg.replay.session_frames = args.session_frames

@@ -26,7 +26,7 @@ def test_data_side_imports_without_torch():
     # Nor numba (optional, ~0.3 s to import): it loads with the first ShardWriter or frame decode.
     code = (
         "import sys, importlib\n"
-        "for m in ['sessionforge.formats', 'sessionforge.replay', 'sessionforge.build', 'sessionforge.view',"
+        "for m in ['sessionforge.formats', 'sessionforge.replay', 'sessionforge.pipeline', 'sessionforge.view',"
         " 'sessionforge.cli', 'sessionforge.config']:\n"
         "    importlib.import_module(m)\n"
         "bad = [m for m in sys.modules if m.split('.')[0] in ('torch', 'triton', 'numba')]\n"

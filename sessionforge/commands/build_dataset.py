@@ -67,8 +67,8 @@ def command(inputs: tuple[str, ...], out: str, config_path: str | None, override
     """
     from rich.console import Console
 
-    from sessionforge.build.progress import BuildProgress, stdout_console, summary_table
-    from sessionforge.build.runner import build_dataset
+    from sessionforge.pipeline.progress import BuildProgress, stdout_console, summary_table
+    from sessionforge.pipeline.runner import build_dataset
 
     cfg = load_build_config(config_path, overrides, flags)
     if not inputs:
@@ -85,7 +85,7 @@ def command(inputs: tuple[str, ...], out: str, config_path: str | None, override
 
 def load_build_config(config_path: str | None, overrides: tuple[str, ...], flags: dict[str, Any]) -> Any:
     """Defaults < config file < --set < named flags, through sessionforge.config."""
-    from sessionforge.build.config import BuildConfig, parse_frame_size
+    from sessionforge.pipeline.config import BuildConfig, parse_frame_size
     from sessionforge.config import from_dict, parse_override, read_config_file
 
     data: dict[str, Any] = read_config_file(config_path) if config_path else {}

@@ -17,7 +17,7 @@ def command(dataset: str, as_json: bool, sample_shards: int, sample_frames: int,
     """Totals and distributions of DATASET (a build-dataset output folder), from its manifest:
     frames per session, bytes per frame, most common actions (from a sample of shards),
     one row per repository."""
-    from sessionforge.build.stats import dataset_stats
+    from sessionforge.pipeline.stats import dataset_stats
 
     st = dataset_stats(dataset, sample_shards=sample_shards, sample_frames=sample_frames, top=top)
     if as_json:

@@ -16,7 +16,7 @@ def command(dataset: str, deep: int) -> None:
     the manifest, and a full decode of every frame. Exits 1 with the list of problems if any."""
     from rich.console import Console
 
-    from sessionforge.build.verify import verify_dataset
+    from sessionforge.pipeline.verify import verify_dataset
 
     con = Console(stderr=True)
     with con.status("verifying") as status:

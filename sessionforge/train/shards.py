@@ -1,7 +1,7 @@
 """Finding a dataset's shards and listing their sessions for training.
 
 ``DATA`` may be a dataset directory (its shards as
-:func:`sessionforge.build.dataset_files.dataset_shards` lists them: those of dataset.json,
+:func:`sessionforge.pipeline.dataset_files.dataset_shards` lists them: those of dataset.json,
 else ``shards/*.tss``, else ``*.tss`` directly in it; sorted by name; never subfolders) or
 explicit shard files. All shards must share one frame size, which must equal the
 model's; a mismatch is a :class:`DataError` naming the file.
@@ -15,7 +15,7 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
-from sessionforge.build.dataset_files import DatasetFilesError, dataset_shards
+from sessionforge.pipeline.dataset_files import DatasetFilesError, dataset_shards
 from sessionforge.errors import SessionforgeError
 from sessionforge.formats import FormatError, ShardReader, open_shard, palette_rgb
 

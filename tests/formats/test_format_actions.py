@@ -81,8 +81,8 @@ def test_consumers_read_actions_without_decoding(tmp_path, monkeypatch):
     """train ShardSet.action_streams and build stats top_actions use read_actions (no frame decode)."""
     from collections import Counter
 
-    from sessionforge.build.stats import readable_action, top_actions
-    from sessionforge.build.task import sha256_file
+    from sessionforge.pipeline.stats import readable_action, top_actions
+    from sessionforge.pipeline.task import sha256_file
     from sessionforge.train.shards import ShardSet
 
     rng = np.random.default_rng(5)

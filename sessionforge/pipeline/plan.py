@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from sessionforge.build.inputs import RepoSpec
+from sessionforge.pipeline.inputs import RepoSpec
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,7 @@ def prepare_repo(job: dict[str, Any], progress: Any = None) -> dict[str, Any]:
     "commits", "slices": [[start, stop, first, last, [commit ids of the slice]], ...]}`` or an
     error dict with ``stage`` and ``message``; never raises for a bad repository.
     """
-    from sessionforge.build.task import time_limit
+    from sessionforge.pipeline.task import time_limit
 
     stage = ["clone"]  # where we are, for the error row
     try:
@@ -75,7 +75,7 @@ def prepare_repo(job: dict[str, Any], progress: Any = None) -> dict[str, Any]:
 def _prepare(job: dict[str, Any], stage: list[str]) -> dict[str, Any]:
     import pygit2
 
-    from sessionforge.build.clone import clone_cached
+    from sessionforge.pipeline.clone import clone_cached
     from sessionforge.config import from_dict
     from sessionforge.replay import ReplayConfig, list_commits
 

@@ -17,7 +17,7 @@ from typing import Any
 import polars as pl
 
 from sessionforge import __version__
-from sessionforge.build.state import OutputDir, write_atomic, write_json_atomic
+from sessionforge.pipeline.state import OutputDir, write_atomic, write_json_atomic
 
 DATASET_FORMAT = "sessionforge-dataset"
 DATASET_FORMAT_VERSION = 1
@@ -138,7 +138,7 @@ def write_outputs(outdir: OutputDir, collected: Collected, output_config: dict[s
 
 def read_dataset(root: str | Path) -> tuple[dict[str, Any], pl.DataFrame, pl.DataFrame]:
     """Read dataset.json, the manifest and the errors table of a finished dataset."""
-    from sessionforge.build.state import BuildStateError
+    from sessionforge.pipeline.state import BuildStateError
 
     outdir = OutputDir(root)
     if not outdir.dataset_json.is_file():

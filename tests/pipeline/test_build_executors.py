@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from sessionforge.build.executors import LocalExecutor, ProcessExecutor, RayExecutor
-from sessionforge.build.task import TaskTimeout, time_limit
+from sessionforge.pipeline.executors import LocalExecutor, ProcessExecutor, RayExecutor
+from sessionforge.pipeline.task import TaskTimeout, time_limit
 
 
 def square(job: dict, progress=None) -> dict:
@@ -70,7 +70,7 @@ def test_soft_time_limit_raises_in_the_task():
 
 
 def test_stuck_worker_is_killed_at_the_time_limit_and_the_pool_goes_on(tmp_path, monkeypatch):
-    import sessionforge.build.executors as ex_mod
+    import sessionforge.pipeline.executors as ex_mod
 
     monkeypatch.setattr(ex_mod, "KILL_GRACE_S", 0.2)   # the fake task ignores the soft limit
     jobs = [{"x": 1, "dir": str(tmp_path), "sleep": 60, "timeout": 0.3}, {"x": 2, "dir": str(tmp_path)},
@@ -84,7 +84,7 @@ def test_stuck_worker_is_killed_at_the_time_limit_and_the_pool_goes_on(tmp_path,
 
 def test_replay_task_time_limit_becomes_an_error_row(repos, tmp_path):
     from buildkit import small_config
-    from sessionforge.build.runner import build_dataset
+    from sessionforge.pipeline.runner import build_dataset
 
     cfg = small_config("local")
     cfg.run.timeout = 1e-4
@@ -116,7 +116,7 @@ def test_ray_streams_progress_and_kills_a_task_stuck_past_its_time_limit(tmp_pat
 
     import ray
 
-    import sessionforge.build.executors as ex_mod
+    import sessionforge.pipeline.executors as ex_mod
 
     # Ray workers do not have tests/ on their path: ship this module's fake task by value.
     ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])

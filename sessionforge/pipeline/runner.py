@@ -14,15 +14,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
-from sessionforge.build.config import BuildConfig, output_config
-from sessionforge.build.dataset_files import enclosing_dataset
-from sessionforge.build.executors import Executor, make_executor
-from sessionforge.build.inputs import RepoSpec, ResolvedInputs, resolve_inputs
-from sessionforge.build.manifest import Collected, write_outputs
-from sessionforge.build.plan import ReplayTask, make_tasks, prepare_repo, repo_key
-from sessionforge.build.progress import BuildProgress
-from sessionforge.build.state import BuildStateError, OutputDir
-from sessionforge.build.task import run_replay_task
+from sessionforge.pipeline.config import BuildConfig, output_config
+from sessionforge.pipeline.dataset_files import enclosing_dataset
+from sessionforge.pipeline.executors import Executor, make_executor
+from sessionforge.pipeline.inputs import RepoSpec, ResolvedInputs, resolve_inputs
+from sessionforge.pipeline.manifest import Collected, write_outputs
+from sessionforge.pipeline.plan import ReplayTask, make_tasks, prepare_repo, repo_key
+from sessionforge.pipeline.progress import BuildProgress
+from sessionforge.pipeline.state import BuildStateError, OutputDir
+from sessionforge.pipeline.task import run_replay_task
 from sessionforge.config import to_dict
 
 

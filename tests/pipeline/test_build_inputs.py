@@ -10,10 +10,10 @@ import polars as pl
 import pytest
 
 from gitfactory import RepoFactory
-from sessionforge.build.clone import cache_path, clone_cached
-from sessionforge.build.config import BuildConfig, FilterConfig, output_config, parse_frame_size, parse_size
-from sessionforge.build.inputs import ManifestError, is_url, resolve_inputs
-from sessionforge.build.state import BuildStateError, OutputDir
+from sessionforge.pipeline.clone import cache_path, clone_cached
+from sessionforge.pipeline.config import BuildConfig, FilterConfig, output_config, parse_frame_size, parse_size
+from sessionforge.pipeline.inputs import ManifestError, is_url, resolve_inputs
+from sessionforge.pipeline.state import BuildStateError, OutputDir
 from sessionforge.errors import ConfigError
 
 

@@ -10,10 +10,10 @@ import shutil
 import pytest
 
 from buildkit import small_config, snapshot
-from sessionforge.build.dataset_files import DatasetFilesError, dataset_shards, enclosing_dataset
-from sessionforge.build.runner import build_dataset
-from sessionforge.build.state import BuildStateError
-from sessionforge.build.verify import verify_dataset
+from sessionforge.pipeline.dataset_files import DatasetFilesError, dataset_shards, enclosing_dataset
+from sessionforge.pipeline.runner import build_dataset
+from sessionforge.pipeline.state import BuildStateError
+from sessionforge.pipeline.verify import verify_dataset
 from sessionforge.formats import layout, open_shard
 
 

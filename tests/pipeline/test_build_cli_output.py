@@ -9,7 +9,7 @@ from buildkit import BUILD_ARGS, make_small_repo
 from clikit import run_main
 from rich.console import Console
 
-from sessionforge.build.progress import BuildProgress, summary_table
+from sessionforge.pipeline.progress import BuildProgress, summary_table
 
 
 
@@ -24,7 +24,7 @@ def test_build_and_stats_print_markup_like_names_verbatim(tmp_path, capsys, monk
     monkeypatch.setenv("COLUMNS", "400")   # the whole repository path fits in its column
     repo = tmp_path / "r[red]z[/x]"
     make_small_repo(repo, commits=3, seed=5)
-    out = tmp_path / "data"   # (a "[" in the dataset path trips polars' globbing in build/stats.py)
+    out = tmp_path / "data"   # (a "[" in the dataset path trips polars' globbing in pipeline/stats.py)
     code, stdout, err = run_main(["build-dataset", repo, "--out", out, *BUILD_ARGS], capsys)
     assert code == 0, err
     assert "build summary" in stdout

@@ -17,8 +17,8 @@ from typing import Any, Callable
 import numpy as np
 import polars as pl
 
-from sessionforge.build.manifest import read_dataset
-from sessionforge.build.task import sha256_file
+from sessionforge.pipeline.manifest import read_dataset
+from sessionforge.pipeline.task import sha256_file
 
 
 @dataclass
@@ -177,9 +177,9 @@ def _deep(root: Path, doc: dict[str, Any], manifest: pl.DataFrame, n: int, rep: 
     """Replay ``n`` evenly spaced sessions again and compare every frame; each slice holding a
     picked session is replayed once, from its start, since the editor's state carries over
     from one session to the next within a slice."""
-    from sessionforge.build.clone import clone_cached
-    from sessionforge.build.config import BuildConfig
-    from sessionforge.build.inputs import is_url
+    from sessionforge.pipeline.clone import clone_cached
+    from sessionforge.pipeline.config import BuildConfig
+    from sessionforge.pipeline.inputs import is_url
     from sessionforge.config import from_dict
     from sessionforge.formats import open_shard
     from sessionforge.replay import list_commits, replay_repository

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from buildkit import make_small_repo, small_config
-from sessionforge.build.runner import build_dataset
+from sessionforge.pipeline.runner import build_dataset
 
 
 @pytest.fixture(scope="session")

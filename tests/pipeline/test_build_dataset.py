@@ -17,9 +17,9 @@ import pytest
 
 from gitfactory import RepoFactory
 from buildkit import BUILD_ARGS, make_small_repo, sf_command, small_config, snapshot
-from sessionforge.build.runner import build_dataset
-from sessionforge.build.state import BuildStateError
-from sessionforge.build.verify import verify_dataset
+from sessionforge.pipeline.runner import build_dataset
+from sessionforge.pipeline.state import BuildStateError
+from sessionforge.pipeline.verify import verify_dataset
 from sessionforge.formats import open_shard
 
 

@@ -1,4 +1,4 @@
-"""sessionforge.build: many git repositories -> one dataset folder, on any executor, resumable.
+"""sessionforge.pipeline: many git repositories -> one dataset folder, on any executor, resumable.
 
 Modules, in the order data flows through them::
 
@@ -16,6 +16,6 @@ Modules, in the order data flows through them::
     stats      `sessionforge stats`
     verify     `sessionforge verify` (checksums, full decode, deep re-replay)
 
-Entry points: ``sessionforge.build.runner.build_dataset``,
-``sessionforge.build.stats.dataset_stats``, ``sessionforge.build.verify.verify_dataset``.
+Entry points: ``sessionforge.pipeline.runner.build_dataset``,
+``sessionforge.pipeline.stats.dataset_stats``, ``sessionforge.pipeline.verify.verify_dataset``.
 """

@@ -10,7 +10,7 @@ from pathlib import Path
 import polars as pl
 
 from gitfactory import RepoFactory
-from sessionforge.build.config import BuildConfig
+from sessionforge.pipeline.config import BuildConfig
 
 # Small on purpose: several slices, sessions and shards per repository, well under a second of replay.
 BUILD_ARGS = ["--session-frames", "30", "--slice-commits", "6", "--shard-size", "1500", "--codec", "zstd",

@@ -9,7 +9,7 @@ from typing import Any
 
 import polars as pl
 
-from sessionforge.build.manifest import read_dataset
+from sessionforge.pipeline.manifest import read_dataset
 from sessionforge.errors import SessionforgeError
 
 QUANTILES = (0.0, 0.1, 0.5, 0.9, 1.0)
@@ -37,7 +37,7 @@ def top_actions(root: Path, listed: dict[str, Any], sample_shards: int, max_fram
     A sampled shard whose sha256 differs from dataset.json is an error: numbers from a
     corrupt or replaced shard would be silently wrong.
     """
-    from sessionforge.build.task import sha256_file
+    from sessionforge.pipeline.task import sha256_file
     from sessionforge.formats import open_shard
 
     shards = sorted(listed)

@@ -20,8 +20,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
-from sessionforge.build.plan import repo_key
-from sessionforge.build.state import write_json_atomic
+from sessionforge.pipeline.plan import repo_key
+from sessionforge.pipeline.state import write_json_atomic
 from sessionforge.errors import SessionforgeError
 
 
@@ -127,7 +127,7 @@ def time_limit(seconds: float | None) -> Iterator[None]:
 def run_replay_task(job: dict[str, Any], progress: Callable[[int], None] | None = None) -> dict[str, Any]:
     """Replay one slice; returns ``{"status": "ok", "sessions": [...], "shards": [...], "stats"}``
     or ``{"status": "error", "stage", "message"}``. Never raises for a bad repository."""
-    from sessionforge.build.config import BuildConfig, parse_size
+    from sessionforge.pipeline.config import BuildConfig, parse_size
     from sessionforge.config import from_dict
     from sessionforge.replay import replay_repository
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
-from sessionforge.build.config import FilterConfig
+from sessionforge.pipeline.config import FilterConfig
 from sessionforge.errors import SessionforgeError
 
 MANIFEST_SUFFIXES = (".csv", ".parquet", ".jsonl", ".ndjson")

@@ -12,9 +12,9 @@ import polars as pl
 import pytest
 
 from buildkit import sf_command
-from sessionforge.build.state import BuildStateError
-from sessionforge.build.stats import dataset_stats, readable_action
-from sessionforge.build.verify import verify_dataset
+from sessionforge.pipeline.state import BuildStateError
+from sessionforge.pipeline.stats import dataset_stats, readable_action
+from sessionforge.pipeline.verify import verify_dataset
 from sessionforge.errors import SessionforgeError
 from sessionforge.formats import open_shard
 
