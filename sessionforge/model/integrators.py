@@ -1,4 +1,4 @@
-"""Integrators over time: the stacked LSTM (the point of FBAM) and the registry.
+"""Integrators over time: the stacked LSTM (the point of FBAM) and the registry of backbones.
 
 Contract shared with the baseline backbones: ``Cls(input_dim, cfg: IntegratorConfig)``,
 ``forward(x (T, B, D), state=None) -> (y (T, B, hidden), new_state)``. The LSTM's
@@ -7,7 +7,6 @@ state is a list of ``(h, c)`` per layer, each (B, H); ``None`` means zeros.
 
 from __future__ import annotations
 
-import importlib
 import math
 
 import torch
@@ -15,16 +14,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from sessionforge.model import ops
+from sessionforge.model.causal_transformer import CausalTransformer
 from sessionforge.model.config import IntegratorConfig
+from sessionforge.model.linear_rnn import GatedLinearRNN
 
 LSTMState = list[tuple[torch.Tensor, torch.Tensor]]
-
-# kind -> "module:Class"; the baselines are imported lazily so the LSTM path never needs them.
-REGISTRY: dict[str, str] = {
-    "lstm": "sessionforge.model.integrators:LSTMIntegrator",
-    "transformer": "sessionforge.model.causal_transformer:CausalTransformer",
-    "linear-rnn": "sessionforge.model.linear_rnn:GatedLinearRNN",
-}
 
 
 class LSTMIntegrator(nn.Module):
@@ -65,13 +59,20 @@ class LSTMIntegrator(nn.Module):
         return x, new_state
 
 
+# kind -> class: the one list of backbones (the recurrence benchmark's choices come from here).
+# The baselines are plain torch modules that import only model.config, so there is no cycle.
+REGISTRY: dict[str, type[nn.Module]] = {
+    "lstm": LSTMIntegrator,
+    "transformer": CausalTransformer,
+    "linear-rnn": GatedLinearRNN,
+}
+
+
 def build_integrator(input_dim: int, cfg: IntegratorConfig) -> nn.Module:
     """Construct the integrator named by ``cfg.kind``."""
-    target = REGISTRY.get(cfg.kind)
-    if target is None:
+    cls = REGISTRY.get(cfg.kind)
+    if cls is None:
         raise ValueError(f"unknown integrator kind {cfg.kind!r} (known: {', '.join(REGISTRY)})")
-    module_name, cls_name = target.split(":")
-    cls = getattr(importlib.import_module(module_name), cls_name)
     return cls(input_dim, cfg)
 
 
