@@ -20,12 +20,15 @@ import torch.nn.functional as F
 from torch import nn
 
 from sessionforge.model.config import IntegratorConfig
-from sessionforge.model.integrators import build_integrator
+from sessionforge.model.integrators import REGISTRY, build_integrator
 from sessionforge.tasks.common import IGNORE, Task, TaskError
 from sessionforge.tasks.frjt import FRJTask, FRJTConfig
 from sessionforge.tasks.maze import MazeConfig, MazeTask
 
-BACKBONES = ("lstm", "transformer", "linear-rnn")
+# The backbones are the integrator registry's kinds: a new integrator is benchmarkable at once.
+BACKBONES = tuple(REGISTRY)
+# Task name -> generator, keyed by each task's own ``name`` (also its RecurrenceConfig section).
+TASKS: dict[str, type[FRJTask] | type[MazeTask]] = {cls.name: cls for cls in (FRJTask, MazeTask)}
 
 
 @dataclass
@@ -50,8 +53,8 @@ class RecurrenceConfig:
     maze: MazeConfig = field(default_factory=MazeConfig)
 
     def __post_init__(self) -> None:
-        if self.task not in ("frjt", "maze"):
-            raise ValueError(f"unknown task {self.task!r} (choose frjt or maze)")
+        if self.task not in TASKS:
+            raise ValueError(f"unknown task {self.task!r} (choose {' or '.join(TASKS)})")
         unknown = [b for b in self.backbones if b not in BACKBONES]
         if unknown or not self.backbones:
             raise ValueError(f"unknown backbone {unknown[0] if unknown else '(none)'!r} "
@@ -87,8 +90,9 @@ class Result:
 
 
 def make_task(cfg: RecurrenceConfig) -> Task:
-    """The task generator named by ``cfg.task``."""
-    return FRJTask(cfg.frjt) if cfg.task == "frjt" else MazeTask(cfg.maze)
+    """The task generator named by ``cfg.task``, built from the config section of the same name."""
+    cls = TASKS[cfg.task]
+    return cls(getattr(cfg, cls.name))
 
 
 class SequenceClassifier(nn.Module):
