@@ -130,12 +130,6 @@ def _first_parent(repo: pygit2.Repository, commit: pygit2.Commit) -> Optional[py
         return None
 
 
-def parent_tree(repo: pygit2.Repository, commit_hex: str) -> Optional[pygit2.Tree]:
-    """The first parent's tree (None for a root commit or a shallow boundary)."""
-    parent = _first_parent(repo, repo[commit_hex])
-    return parent.tree if parent is not None else None
-
-
 class ChangeReader:
     """Turns a commit into :class:`CommitChanges` under one config (reusable across commits)."""
 
