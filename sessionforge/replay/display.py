@@ -32,7 +32,7 @@ CONT = "\x00"  # right half of a wide glyph (NUL itself is displayed as "^@")
 REPLACEMENT = "\ufffd"
 PLACEHOLDER = "\u25cc"
 
-# Style ids (index into render.SGR). Kept tiny: every style switch costs bytes.
+# Style ids (index into painter.SGR). Kept tiny: every style switch costs bytes.
 S_TEXT = 0      # default colours
 S_SPECIAL = 1   # caret notation, replacement glyph, placeholder
 S_MARK = 2      # horizontal-scroll markers "<" ">" and bars (reverse video)

@@ -19,8 +19,8 @@ from __future__ import annotations
 from ..errors import SessionforgeError
 from .display import TAB_SIZE, derive_layout, derived_plain, glyph
 from .fastkeys import FAST_MOVES, FastKeys
-from .render import Painter
-from .view import EDITOR_VERSION, PROMPT_LABELS
+from .painter import Painter
+from .viewport import EDITOR_VERSION, PROMPT_LABELS
 
 __all__ = ["Editor", "EditorError", "EDITOR_VERSION", "PROMPT_LABELS"]
 

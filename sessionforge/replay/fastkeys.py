@@ -12,9 +12,9 @@ path runs.
 from __future__ import annotations
 
 from .display import T_TEXT, is_plain
-from .render import REWRITE_MAX as _REWRITE_MAX
-from .render import SGR
-from .view import TEXT0, EditorView
+from .painter import REWRITE_MAX as _REWRITE_MAX
+from .painter import SGR
+from .viewport import TEXT0, EditorView
 
 FAST_MOVES = frozenset((b"\x1b[A", b"\x1b[B", b"\x1b[C", b"\x1b[D", b"\x1b[H", b"\x1b[F"))
 

@@ -141,7 +141,7 @@ def test_default_size_replay_like_session() -> None:
 @settings(max_examples=200, deadline=None)
 @given(a=st.text(alphabet="ab", max_size=40), b=st.text(alphabet="ab", max_size=40))
 def test_common_prefix_and_suffix(a: str, b: str) -> None:
-    from sessionforge.replay.render import common_prefix, common_suffix
+    from sessionforge.replay.painter import common_prefix, common_suffix
 
     n = min(len(a), len(b))
     a, b = a[:n], b[:n]

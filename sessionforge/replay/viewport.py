@@ -4,7 +4,7 @@ The view keeps the Painter's model in step with the editor state. Edits report w
 changed (``_row_changed``, ``_line_inserted``, ``_line_removed``); ``_refresh`` then
 scrolls bands of rows, re-renders dirty rows, rewrites stale gutter digits and the
 status digits, and places the cursor. Rows are rendered by :mod:`display` (safe
-cells) and emitted by :mod:`render` (minimal updates).
+cells) and emitted by :mod:`painter` (minimal updates).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 from .display import (
     CONT, T_GUTTER, T_LABEL, T_MARK, T_TEXT, glyph, is_plain, layout, scroll_offset, text_cells, window,
 )
-from .render import SGR, Painter
+from .painter import SGR, Painter
 
 EDITOR_VERSION = "sfedit-1"
 TEXT0 = 1  # screen row of the first text row
