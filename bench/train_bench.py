@@ -41,12 +41,12 @@ def child(args: argparse.Namespace) -> None:
     from sessionforge.model.fbam import FBAM, count_parameters
     from sessionforge.model.tokenizer import ActionTokenizer
     from sessionforge.train.bptt import full_step, streaming_step
-    from sessionforge.train.config import RunConfig
+    from sessionforge.train.config import TrainConfig
     from sessionforge.train.loader import StreamLoader
     from sessionforge.train.shards import ShardSet
 
     overrides = [f"train.window={args.L}", f"train.batch={args.batch}", *args.set]
-    cfg = load_config(RunConfig, args.config, overrides)
+    cfg = load_config(TrainConfig, args.config, overrides)
     if args.threads:
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)

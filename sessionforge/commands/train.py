@@ -33,13 +33,13 @@ def command(config_path: Path | None, data: tuple[Path, ...], out: Path, overrid
       sessionforge train --data DATA --out runs/debug --resume --set train.steps=200
     """
     from sessionforge.config import load_config
-    from sessionforge.train.config import RunConfig
+    from sessionforge.train.config import TrainConfig
 
     if config_path is None:
         if not resume:
             raise ConfigError("--config is required (e.g. --config configs/debug.yaml) unless --resume is given")
         config_path = out / "config.yaml"
-    cfg = load_config(RunConfig, config_path, list(overrides))
+    cfg = load_config(TrainConfig, config_path, list(overrides))
     _run(cfg, data, out, resume, not no_progress)
 
 

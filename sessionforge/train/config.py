@@ -67,7 +67,7 @@ class TokenizerConfig:
 
 
 @dataclass
-class RunConfig:
+class TrainConfig:
     """Everything ``sessionforge train`` needs besides the data path."""
 
     model: ModelConfig = field(default_factory=ModelConfig)

@@ -29,7 +29,7 @@ from sessionforge.model.integrators import map_state, state_tensors
 from sessionforge.model.tokenizer import ActionTokenizer, build_tokenizer
 from sessionforge.train import checkpoint as ckpt
 from sessionforge.train.bptt import StepResult, full_step, prefetcher, streaming_step
-from sessionforge.train.config import RunConfig
+from sessionforge.train.config import TrainConfig
 from sessionforge.train.loader import StreamLoader
 from sessionforge.train.metrics import MetricsWriter, bucket_means, peak_memory_bytes
 from sessionforge.train.shards import ShardSet
@@ -50,7 +50,7 @@ class TrainResult:
     run: Path | None = None
 
 
-def lr_at(step: int, cfg: RunConfig) -> float:
+def lr_at(step: int, cfg: TrainConfig) -> float:
     """Linear warmup for ``optim.warmup`` steps, then cosine down to ``min_lr_ratio * lr`` at the last step."""
     o, total = cfg.optim, cfg.train.steps
     if o.warmup > 0 and step < o.warmup:
@@ -60,7 +60,7 @@ def lr_at(step: int, cfg: RunConfig) -> float:
     return o.lr * (o.min_lr_ratio + (1 - o.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
-def _dist_setup(cfg: RunConfig) -> tuple[int, int, torch.device]:
+def _dist_setup(cfg: TrainConfig) -> tuple[int, int, torch.device]:
     world = int(os.environ.get("WORLD_SIZE", "1"))
     want = cfg.train.device
     cuda = torch.cuda.is_available() and want != "cpu"
@@ -76,7 +76,7 @@ def _dist_setup(cfg: RunConfig) -> tuple[int, int, torch.device]:
     return rank, world, torch.device("cpu")
 
 
-def _precision(cfg: RunConfig, device: torch.device) -> tuple[torch.dtype, torch.dtype | None]:
+def _precision(cfg: TrainConfig, device: torch.device) -> tuple[torch.dtype, torch.dtype | None]:
     """(parameter dtype, autocast dtype)."""
     p = cfg.train.precision
     if p == "fp64":
@@ -86,7 +86,7 @@ def _precision(cfg: RunConfig, device: torch.device) -> tuple[torch.dtype, torch
     return torch.float32, None
 
 
-def _tokenizer(cfg: RunConfig, shards: ShardSet, run: Path, resume: bool) -> ActionTokenizer:
+def _tokenizer(cfg: TrainConfig, shards: ShardSet, run: Path, resume: bool) -> ActionTokenizer:
     saved = run / "tokenizer.json"
     if resume and saved.is_file():
         return ActionTokenizer.load(saved)
@@ -97,7 +97,7 @@ def _tokenizer(cfg: RunConfig, shards: ShardSet, run: Path, resume: bool) -> Act
     return tok
 
 
-def _optimizer(model: torch.nn.Module, cfg: RunConfig) -> torch.optim.AdamW:
+def _optimizer(model: torch.nn.Module, cfg: TrainConfig) -> torch.optim.AdamW:
     # Decay matrices (and embeddings); not biases, norm gains or the cursor vector.
     decay = [p for p in model.parameters() if p.dim() >= 2]
     rest = [p for p in model.parameters() if p.dim() < 2]
@@ -117,7 +117,7 @@ def _reset_state(state: object, reset: torch.Tensor) -> object:
 
 
 def train(
-    cfg: RunConfig,
+    cfg: TrainConfig,
     data: str | Path | Sequence[str | Path],
     run: str | Path,
     *,
@@ -236,7 +236,7 @@ def _record(step: int, pending: list[StepResult], frames: int, elapsed: float, l
     }
 
 
-def _save(run: Path, step: int, cfg: RunConfig, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
+def _save(run: Path, step: int, cfg: TrainConfig, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
           tok: ActionTokenizer, loader: StreamLoader, carried: object, frames: int, elapsed: float,
           rank: int, world: int) -> None:
     stage = ckpt.staging_dir(run, step)

@@ -11,7 +11,7 @@ from sessionforge.model.config import EmbeddingConfig, IntegratorConfig, ModelCo
 from sessionforge.model.embedding import CellEmbedding, FrameInputs
 from sessionforge.model.fbam import FBAM, count_parameters
 from sessionforge.model.integrators import LSTMIntegrator, build_integrator
-from sessionforge.train.config import RunConfig
+from sessionforge.train.config import TrainConfig
 
 
 def _frames(T=2, B=2, R=8, C=16, seed=0) -> FrameInputs:
@@ -24,7 +24,7 @@ def _frames(T=2, B=2, R=8, C=16, seed=0) -> FrameInputs:
 
 
 def test_paper_scale_config_is_about_1e8_parameters_on_the_meta_device():
-    cfg = load_config(RunConfig, "configs/fbam-base.yaml")
+    cfg = load_config(TrainConfig, "configs/fbam-base.yaml")
     assert (cfg.model.rows, cfg.model.cols, cfg.model.frame_head.width) == (48, 160, 1024)
     with torch.device("meta"):
         model = FBAM(cfg.model, cfg.tokenizer.vocab)
@@ -34,7 +34,7 @@ def test_paper_scale_config_is_about_1e8_parameters_on_the_meta_device():
 
 
 def test_debug_model_runs_forward_on_48x160_frames():
-    cfg = load_config(RunConfig, "configs/debug.yaml").model
+    cfg = load_config(TrainConfig, "configs/debug.yaml").model
     model = FBAM(cfg, 500)
     logits, state = model(_frames(T=3, B=2, R=48, C=160))
     assert logits.shape == (3, 2, 500)
@@ -44,13 +44,13 @@ def test_debug_model_runs_forward_on_48x160_frames():
 
 def test_bad_model_configs_are_clear_config_errors():
     with pytest.raises(ConfigError, match="not divisible by 4"):
-        load_config(RunConfig, None, ["model.rows=46"])  # two 2x2-pooling conv blocks by default
+        load_config(TrainConfig, None, ["model.rows=46"])  # two 2x2-pooling conv blocks by default
     with pytest.raises(ConfigError, match="unknown key .*'widht'"):
-        load_config(RunConfig, "configs/debug.yaml", ["model.frame_head.widht=3"])
+        load_config(TrainConfig, "configs/debug.yaml", ["model.frame_head.widht=3"])
     with pytest.raises(ConfigError, match="expected an integer"):
-        load_config(RunConfig, "configs/debug.yaml", ["train.window=long"])
+        load_config(TrainConfig, "configs/debug.yaml", ["train.window=long"])
     with pytest.raises(ConfigError, match="lstm_impl"):
-        load_config(RunConfig, "configs/debug.yaml", ["model.integrator.lstm_impl=fast"])
+        load_config(TrainConfig, "configs/debug.yaml", ["model.integrator.lstm_impl=fast"])
 
 
 def test_codepoints_beyond_the_vocabulary_are_hashed_into_buckets():

@@ -48,13 +48,13 @@ class TensorWindow:
 
 
 def tiny_run_config(**train_overrides):
-    """A RunConfig for 8x32 synthetic shards that runs a step in well under a second."""
-    from sessionforge.train.config import LoopConfig, OptimConfig, RunConfig, TokenizerConfig
+    """A TrainConfig for 8x32 synthetic shards that runs a step in well under a second."""
+    from sessionforge.train.config import LoopConfig, OptimConfig, TokenizerConfig, TrainConfig
 
     loop = dict(window=12, batch=2, chunk=5, stream_windows=3, steps=4, seed=0, log_every=1,
                 checkpoint_every=2, keep_checkpoints=5, workers=0, threads=1)
     loop.update(train_overrides)
-    return RunConfig(
+    return TrainConfig(
         model=tiny_model_config(8, 32, layers=1),
         train=LoopConfig(**loop),
         optim=OptimConfig(lr=1e-2, weight_decay=0.0, warmup=2),
