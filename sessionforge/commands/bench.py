@@ -66,7 +66,7 @@ def recurrence(task, n_list, backbones, layers, steps, hidden, heads, batch, lr,
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from sessionforge.config import load_config, to_dict
-    from sessionforge.tasks.results import print_table, write_outputs
+    from sessionforge.tasks.results import print_table, write_benchmark_results
     from sessionforge.tasks.runner import RecurrenceConfig, run_benchmark
 
     sets = list(overrides)
@@ -100,5 +100,5 @@ def recurrence(task, n_list, backbones, layers, steps, hidden, heads, batch, lr,
         results = run_benchmark(cfg, progress)
     print_table(results, title=f"{cfg.task}: held-out accuracy ({cfg.steps} steps)")
     out = Path(out_dir) if out_dir else Path(f"recurrence-{cfg.task}")
-    for path in write_outputs(results, to_dict(cfg), out):
+    for path in write_benchmark_results(results, to_dict(cfg), out):
         click.echo(f"wrote {path}")

@@ -40,7 +40,7 @@ def print_table(results: list[Any], title: str) -> None:
     Console().print(table)
 
 
-def write_outputs(results: list[Any], config: dict[str, Any], out_dir: Path) -> list[Path]:
+def write_benchmark_results(results: list[Any], config: dict[str, Any], out_dir: Path) -> list[Path]:
     """Write results.json, results.csv and accuracy.png into ``out_dir``; return their paths."""
     out_dir.mkdir(parents=True, exist_ok=True)
     rows = [dataclasses.asdict(r) for r in results]
