@@ -1,7 +1,9 @@
 """pyte Screen and ByteStream subclasses behind :class:`terminal.Terminal`.
 
 ``_TrackingScreen`` records where every operation changed cells and mirrors the
-changes into the Terminal's planes (see the ``terminal`` module docstring).
+changes into its owner's planes (see the ``terminal`` module docstring); the owner
+is anything shaped like :class:`PlaneMirror`, so this module does not import
+``terminal`` (``terminal`` imports this one).
 ``_FastStream`` and the screen's fast paths (ASCII ``draw``, ICH/DCH, CUP, LF, BS)
 compute exactly what stock pyte 0.8.2 computes, with fewer Python calls; the tests
 feed random byte streams to both and compare the resulting screens.
@@ -12,7 +14,7 @@ from __future__ import annotations
 import re
 from importlib.metadata import version
 from itertools import repeat
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import pyte
 from pyte import charsets as cs
@@ -20,12 +22,36 @@ from pyte import modes as mo
 
 from .palette import cell_value
 
-if TYPE_CHECKING:
-    from .terminal import Terminal
-
 # The speed-ups re-implement pyte 0.8.2 internals; any other pyte version gets stock
 # pyte behaviour (the change tracking itself only relies on documented effects).
 PYTE_FAST = version("pyte") == "0.8.2"
+
+
+Cell = tuple[int, int, int, int]  # (code point, fg, bg, attrs) plane values of one cell
+
+
+class PlaneMirror(Protocol):
+    """The frame planes a :class:`_TrackingScreen` keeps equal to pyte's screen.
+
+    :class:`terminal.Terminal` implements it. ``_mv`` are flat memoryviews of the
+    chars, fg, bg and attrs planes (row-major, ``columns`` cells a row) for single-cell
+    stores; the methods read pyte cells into the planes, fill, shift or scroll them,
+    and record the changed span.
+    """
+
+    _mv: tuple[memoryview, memoryview, memoryview, memoryview]
+
+    def _changed(self, y: int, lo: int, hi: int) -> None: ...
+
+    def _read(self, y: int, lo: int, hi: int) -> None: ...
+
+    def _fill(self, y: int, lo: int, hi: int, v: Cell) -> None: ...
+
+    def _shift_right(self, y: int, x: int, n: int, blank: Cell) -> None: ...
+
+    def _shift_left(self, y: int, x: int, n: int) -> None: ...
+
+    def _scroll(self, top: int, bottom: int, n: int, blank: Cell) -> None: ...
 
 
 class _PenCache(dict):
@@ -34,7 +60,7 @@ class _PenCache(dict):
     def __init__(self, attrs: Any) -> None:
         super().__init__()
         self.attrs = attrs
-        self.values: dict[str, tuple[int, int, int, int]] = {}  # char -> plane values
+        self.values: dict[str, Cell] = {}  # char -> plane values
 
     def __missing__(self, ch: str) -> Any:
         v = self[ch] = self.attrs._replace(data=ch)
@@ -43,9 +69,9 @@ class _PenCache(dict):
 
 
 class _TrackingScreen(pyte.Screen):
-    """pyte.Screen that mirrors cell changes into the owning Terminal's planes."""
+    """pyte.Screen that mirrors cell changes into its owner's planes (a :class:`PlaneMirror`)."""
 
-    def __init__(self, term: Terminal, columns: int, lines: int) -> None:
+    def __init__(self, term: PlaneMirror, columns: int, lines: int) -> None:
         self._term = term
         self._pend: dict[int, list[int]] = {}  # row -> [lo, hi): cells to read at snapshot
         self._nscroll = 0
