@@ -43,7 +43,7 @@ def child(args: argparse.Namespace) -> None:
     from sessionforge.train.bptt import full_step, streaming_step
     from sessionforge.train.config import TrainConfig
     from sessionforge.train.loader import StreamLoader
-    from sessionforge.train.shards import ShardSet
+    from sessionforge.dataset import ShardSet
 
     overrides = [f"train.window={args.L}", f"train.batch={args.batch}", *args.set]
     cfg = load_config(TrainConfig, args.config, overrides)

@@ -7,7 +7,8 @@ from rich.markup import escape
 
 from sessionforge.view.export import DEFAULT_FPS, write_asciicast, write_text
 from sessionforge.view.progress import frame_progress
-from sessionforge.view.source import ViewError, open_session, parse_range
+from sessionforge.dataset import open_session
+from sessionforge.view.frame_access import ViewError, parse_range
 
 
 @click.command(name="export")

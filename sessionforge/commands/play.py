@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from sessionforge.view.player import Player
-from sessionforge.view.source import open_session
+from sessionforge.dataset import open_session
 
 
 @click.command(name="play")

@@ -9,7 +9,8 @@ from rich.markup import escape
 
 from sessionforge.view.progress import frame_progress
 from sessionforge.view.render import contact_sheet, load_font, palette_array, render_frame, sheet_indices
-from sessionforge.view.source import FrameCache, Markers, ViewError, open_session, parse_frame_list
+from sessionforge.dataset import open_session
+from sessionforge.view.frame_access import FrameCache, Markers, ViewError, parse_frame_list
 
 
 @click.command(name="render")

@@ -25,7 +25,7 @@ def build(data: tuple[Path, ...], output: Path, vocab: int, max_bytes: int, max_
     from rich.progress import BarColumn, Progress, TextColumn
 
     from sessionforge.model.tokenizer import build_tokenizer
-    from sessionforge.train.shards import ShardSet
+    from sessionforge.dataset import ShardSet
 
     console = Console(stderr=True)
     shards = ShardSet(list(data))

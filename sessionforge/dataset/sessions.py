@@ -1,10 +1,9 @@
-"""Finding a dataset's shards and listing their sessions for training.
+"""Every session of a set of shards, for readers that stream many sessions (training, eval).
 
-``DATA`` may be a dataset directory (its shards as
-:func:`sessionforge.pipeline.dataset_files.dataset_shards` lists them: those of dataset.json,
-else ``shards/*.tss``, else ``*.tss`` directly in it; sorted by name; never subfolders) or
-explicit shard files. All shards must share one frame size, which must equal the
-model's; a mismatch is a :class:`DataError` naming the file.
+``DATA`` may be a dataset directory (its shards as :func:`sessionforge.dataset.layout.dataset_shards`
+lists them: those of dataset.json, else ``shards/*.tss``, else ``*.tss`` directly in it; sorted
+by name; never subfolders) or explicit shard files. All shards must share one frame size,
+which must equal the model's; a mismatch is a :class:`DatasetError` naming the file.
 """
 
 from __future__ import annotations
@@ -15,20 +14,13 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
-from sessionforge.pipeline.dataset_files import DatasetFilesError, dataset_shards
-from sessionforge.errors import SessionforgeError
+from sessionforge.dataset.errors import DatasetError
+from sessionforge.dataset.layout import SHARD_SUFFIX, dataset_shards
 from sessionforge.formats import FormatError, ShardReader, open_shard, palette_rgb
-
-SHARD_GLOB = "*.tss"
-
-
-class DataError(SessionforgeError):
-    """The training data cannot be used (no shards, mixed or wrong frame size, too short)."""
-
 
 @dataclass(frozen=True)
 class SessionRef:
-    """One session of one shard: where it is and how long it is."""
+    """One session of one shard of a :class:`ShardSet`: where it is and how long it is (no open reader)."""
 
     shard: int  # index into ShardSet.paths
     session: int
@@ -44,16 +36,13 @@ class ShardSet:
         for item in items:
             p = Path(item)
             if p.is_dir():
-                try:
-                    paths += dataset_shards(p)
-                except DatasetFilesError as exc:
-                    raise DataError(str(exc)) from None
+                paths += dataset_shards(p)
             elif p.is_file():
                 paths.append(p)
             else:
-                raise DataError(f"{p}: no such shard file or dataset directory")
+                raise DatasetError(f"{p}: no such shard file or dataset directory")
         if not paths:
-            raise DataError(f"{', '.join(str(i) for i in items)}: no {SHARD_GLOB} shards found")
+            raise DatasetError(f"{', '.join(str(i) for i in items)}: no *{SHARD_SUFFIX} shards found")
         self.paths = paths
         self.sessions: list[SessionRef] = []
         self.palettes: dict[tuple[int, int], np.ndarray] = {}
@@ -64,14 +53,14 @@ class ShardSet:
                     if k == 0:
                         self.rows, self.cols = r.rows, r.cols
                     elif (r.rows, r.cols) != (self.rows, self.cols):
-                        raise DataError(
+                        raise DatasetError(
                             f"{path}: frames are {r.rows}x{r.cols}, but {paths[0]} has {self.rows}x{self.cols}"
                         )
                     for info in r.sessions:
                         self.sessions.append(SessionRef(k, info.index, info.frames))
                         self.palettes[(k, info.index)] = palette_rgb(info.palette)
             except FormatError as exc:
-                raise DataError(str(exc)) from None
+                raise DatasetError(str(exc)) from None
 
     def open(self, shard: int) -> ShardReader:
         """A new reader for shard ``shard`` (readers cache a block: one per thread)."""
@@ -85,9 +74,9 @@ class ShardSet:
         return out
 
     def check_frame_size(self, rows: int, cols: int) -> None:
-        """Raise DataError unless the dataset's frames are rows x cols."""
+        """Raise DatasetError unless the dataset's frames are rows x cols."""
         if (rows, cols) != (self.rows, self.cols):
-            raise DataError(
+            raise DatasetError(
                 f"{self.paths[0]}: dataset frames are {self.rows}x{self.cols} but the model expects "
                 f"{rows}x{cols} (set --set model.rows={self.rows} --set model.cols={self.cols})"
             )

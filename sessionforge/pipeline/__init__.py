@@ -10,7 +10,6 @@ Modules, in the order data flows through them::
     executors  local / process pool / Ray, all running the same task functions
     state      the output folder: layout, config guard, lock, completion markers
     manifest   manifest.parquet, errors.parquet, dataset.json
-    dataset_files  which shards belong to a dataset (for readers: train, view)
     runner     build_dataset(): the whole build
     progress   progress bar and summary table
     stats      `sessionforge stats`

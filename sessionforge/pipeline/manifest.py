@@ -17,25 +17,11 @@ from typing import Any
 import polars as pl
 
 from sessionforge import __version__
-from sessionforge.pipeline.state import OutputDir, write_atomic, write_json_atomic
-
-DATASET_FORMAT = "sessionforge-dataset"
-DATASET_FORMAT_VERSION = 1
-
-BASE_SCHEMA: dict[str, Any] = {
-    "id": pl.String, "shard": pl.String, "index": pl.Int64, "repository": pl.String,
-    "input_order": pl.Int64, "slice": pl.Int64, "slice_session": pl.Int64,
-    "first_commit": pl.String, "last_commit": pl.String,
-    "commits": pl.Int64, "frames": pl.Int64, "actions": pl.Int64, "bytes": pl.Int64,
-}
-TAIL_SCHEMA: dict[str, Any] = {
-    "lossless_failures": pl.Int64, "license": pl.String, "language": pl.String, "stars": pl.Int64,
-    "seconds": pl.Float64,
-}
-ERROR_SCHEMA: dict[str, Any] = {
-    "repository": pl.String, "input_order": pl.Int64, "slice": pl.Int64, "stage": pl.String, "message": pl.String,
-}
-
+from sessionforge.dataset.tables import (
+    BASE_SCHEMA, DATASET_FORMAT, DATASET_FORMAT_VERSION, ERROR_SCHEMA, TAIL_SCHEMA, errors_frame,
+)
+from sessionforge.files import write_atomic, write_json_atomic
+from sessionforge.pipeline.state import OutputDir
 
 @dataclass
 class Collected:
@@ -78,10 +64,6 @@ def manifest_frame(sessions: list[dict[str, Any]]) -> pl.DataFrame:
     schema.update(TAIL_SCHEMA)
     rows = [{k: row.get(k, 0 if k in reasons else None) for k in schema} for row in sessions]
     return pl.DataFrame(rows, schema=schema, orient="row") if rows else pl.DataFrame(schema=schema)
-
-
-def errors_frame(errors: list[dict[str, Any]]) -> pl.DataFrame:
-    return pl.DataFrame(errors, schema=ERROR_SCHEMA) if errors else pl.DataFrame(schema=ERROR_SCHEMA)
 
 
 def totals(manifest: pl.DataFrame, errors: pl.DataFrame, n_resolved: int, filtered: int) -> dict[str, Any]:
@@ -134,26 +116,6 @@ def write_outputs(outdir: OutputDir, collected: Collected, output_config: dict[s
     }
     write_json_atomic(outdir.dataset_json, doc)
     return doc
-
-
-def read_dataset(root: str | Path) -> tuple[dict[str, Any], pl.DataFrame, pl.DataFrame]:
-    """Read dataset.json, the manifest and the errors table of a finished dataset."""
-    from sessionforge.pipeline.state import BuildStateError
-
-    outdir = OutputDir(root)
-    if not outdir.dataset_json.is_file():
-        raise BuildStateError(f"{outdir.root}: not a finished dataset (no dataset.json); "
-                              "run build-dataset again to finish it")
-    try:
-        doc = json.loads(outdir.dataset_json.read_text())
-        manifest = pl.read_parquet(outdir.manifest, glob=False)  # paths may hold "["
-        errors = pl.read_parquet(outdir.errors, glob=False) if outdir.errors.is_file() else errors_frame([])
-    except (ValueError, OSError, pl.exceptions.PolarsError) as exc:
-        raise BuildStateError(f"{outdir.root}: cannot read the dataset's tables: {exc}") from None
-    if doc.get("format") != DATASET_FORMAT or doc.get("format_version") != DATASET_FORMAT_VERSION:
-        raise BuildStateError(f"{outdir.dataset_json}: unknown dataset format "
-                              f"{doc.get('format')!r} version {doc.get('format_version')!r}")
-    return doc, manifest, errors
 
 
 def _termstream_version() -> Any:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from sessionforge.pipeline.config import BuildConfig, output_config
-from sessionforge.pipeline.dataset_files import enclosing_dataset
+from sessionforge.dataset import enclosing_dataset
 from sessionforge.pipeline.executors import Executor, make_executor
 from sessionforge.pipeline.inputs import RepoSpec, ResolvedInputs, resolve_inputs
 from sessionforge.pipeline.manifest import Collected, write_outputs

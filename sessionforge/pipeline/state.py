@@ -20,36 +20,19 @@ the same bytes.
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import uuid
 from pathlib import Path
 from typing import Any
 
 from sessionforge import __version__
 from sessionforge.errors import SessionforgeError
+from sessionforge.files import write_json_atomic
 
 OUR_ENTRIES = ("shards", "manifest.parquet", "errors.parquet", "dataset.json", ".build")
 
 
 class BuildStateError(SessionforgeError):
     """The output folder cannot be used for this build (different config, foreign content)."""
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that readers see the old file or the whole new one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-
-
-def write_json_atomic(path: Path, obj: Any) -> None:
-    """Atomically write ``obj`` as stable (sorted-keys) JSON."""
-    write_atomic(path, (json.dumps(obj, sort_keys=True, indent=1) + "\n").encode())
 
 
 class OutputDir:

@@ -9,8 +9,9 @@ from typing import Any
 
 import polars as pl
 
-from sessionforge.pipeline.manifest import read_dataset
+from sessionforge.dataset import read_dataset
 from sessionforge.errors import SessionforgeError
+from sessionforge.files import sha256_file
 
 QUANTILES = (0.0, 0.1, 0.5, 0.9, 1.0)
 
@@ -37,7 +38,6 @@ def top_actions(root: Path, listed: dict[str, Any], sample_shards: int, max_fram
     A sampled shard whose sha256 differs from dataset.json is an error: numbers from a
     corrupt or replaced shard would be silently wrong.
     """
-    from sessionforge.pipeline.task import sha256_file
     from sessionforge.formats import open_shard
 
     shards = sorted(listed)
@@ -72,8 +72,8 @@ def top_actions(root: Path, listed: dict[str, Any], sample_shards: int, max_fram
 def dataset_stats(root: str | Path, *, sample_shards: int = 4, sample_frames: int = 200_000,
                   top: int = 20) -> dict[str, Any]:
     """Everything ``sessionforge stats`` shows, as a JSON-able dict."""
-    root = Path(root)
-    doc, manifest, errors = read_dataset(root)
+    tables = read_dataset(root)
+    root, doc, manifest, errors = tables.root, tables.doc, tables.manifest, tables.errors
     frames = manifest["frames"]
     per_session_bpf = (manifest["bytes"] / manifest["frames"]).filter(manifest["frames"] > 0)
     repos = (manifest.group_by("input_order", "repository", maintain_order=True)

@@ -9,7 +9,6 @@ so the same task always writes the same files with the same bytes.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import signal
@@ -21,7 +20,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
 from sessionforge.pipeline.plan import repo_key
-from sessionforge.pipeline.state import write_json_atomic
+from sessionforge.files import sha256_file, write_json_atomic
 from sessionforge.errors import SessionforgeError
 
 
@@ -177,15 +176,6 @@ def task_plan(job: dict[str, Any]) -> list[Any]:
     """What a task replays; a marker only counts for a task planned exactly the same way (a
     repository that gained commits since has a longer last slice, which must be redone)."""
     return [job["start"], job["stop"], job["first_commit"], job["last_commit"]]
-
-
-def sha256_file(path: Path) -> str:
-    """Hex sha256 of a file, read in 1 MiB blocks."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _small_stats(stats: Any) -> dict[str, Any]:

@@ -31,7 +31,7 @@ import torch
 from sessionforge.formats import Frames, ShardReader
 from sessionforge.model.embedding import FrameInputs
 from sessionforge.model.tokenizer import ActionTokenizer
-from sessionforge.train.shards import DataError, SessionRef, ShardSet
+from sessionforge.dataset import DatasetError, SessionRef, ShardSet
 
 
 @dataclass(frozen=True)
@@ -174,7 +174,7 @@ class StreamLoader:
         streams = world * batch
         if len(self.units) < streams:
             longest = max((r.frames for r in shards.sessions), default=0)
-            raise DataError(
+            raise DatasetError(
                 f"{shards.paths[0].parent}: {len(self.units)} stream units of {window}-frame windows "
                 f"(longest session: {longest} frames) for {streams} streams (world {world} x batch {batch}); "
                 "lower train.window, train.batch or train.stream_windows, or add data"
@@ -269,7 +269,7 @@ class StreamLoader:
         for key in ("seed", "window", "batch", "rank", "world", "units"):
             mine = getattr(self, key) if key != "units" else len(self.units)
             if state.get(key) != mine:
-                raise DataError(f"loader state: {key} is {state.get(key)!r} in the checkpoint but {mine!r} now")
+                raise DatasetError(f"loader state: {key} is {state.get(key)!r} in the checkpoint but {mine!r} now")
         self._pos = [list(map(int, p)) for p in state["positions"]]
         self._perms.clear()
         self._mine = [None] * self.batch

@@ -32,7 +32,7 @@ from sessionforge.train.bptt import StepResult, full_step, prefetcher, streaming
 from sessionforge.train.config import TrainConfig
 from sessionforge.train.loader import StreamLoader
 from sessionforge.train.metrics import MetricsWriter, bucket_means, peak_memory_bytes
-from sessionforge.train.shards import ShardSet
+from sessionforge.dataset import ShardSet
 
 # Backbones whose state is fixed-size and batch-first, so it can be carried across windows.
 CARRYABLE = ("lstm", "linear-rnn")

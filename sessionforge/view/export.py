@@ -15,13 +15,14 @@ from pathlib import Path
 from typing import Callable, Iterator, TextIO
 
 from sessionforge.formats import Frames
-from sessionforge.view.source import Markers, SessionRef, frame_action
+from sessionforge.dataset import OpenSession
+from sessionforge.view.frame_access import Markers, frame_action
 from sessionforge.view.vt import ScreenEncoder, safe_glyph
 
 DEFAULT_FPS = 30.0
 
 
-def iter_blocks(ref: SessionRef, start: int, stop: int, chunk: int = 1024) -> Iterator[Frames]:
+def iter_blocks(ref: OpenSession, start: int, stop: int, chunk: int = 1024) -> Iterator[Frames]:
     """Decode frames [start, stop) of a session in blocks of at most ``chunk`` frames.
 
     The blocks share one buffer (memory stays flat for sessions of 10^5+ frames):
@@ -34,7 +35,7 @@ def iter_blocks(ref: SessionRef, start: int, stop: int, chunk: int = 1024) -> It
         yield ref.reader.read_frames(ref.index, lo, min(lo + chunk, stop), out=buf)
 
 
-def cast_header(ref: SessionRef, fps: float, title: str | None = None) -> dict:
+def cast_header(ref: OpenSession, fps: float, title: str | None = None) -> dict:
     """The asciicast v2 header for a session (no timestamp: exports are reproducible)."""
     return {
         "version": 2,
@@ -47,7 +48,7 @@ def cast_header(ref: SessionRef, fps: float, title: str | None = None) -> dict:
 
 
 def write_asciicast(
-    ref: SessionRef,
+    ref: OpenSession,
     out: Path | str,
     start: int = 0,
     stop: int | None = None,
@@ -121,7 +122,7 @@ def frame_text(chars_row_major: "list[list[int]]") -> list[str]:
 
 
 def write_text(
-    ref: SessionRef,
+    ref: OpenSession,
     out: Path | str,
     start: int = 0,
     stop: int | None = None,

@@ -24,7 +24,8 @@ from typing import Callable
 import numpy as np
 from wcwidth import wcwidth
 
-from sessionforge.view.source import FrameCache, Markers, SessionRef, ViewError
+from sessionforge.dataset import OpenSession
+from sessionforge.view.frame_access import FrameCache, Markers, ViewError
 from sessionforge.view.vt import ScreenEncoder
 
 ENTER = "\x1b[?1049h\x1b[?25l\x1b[H\x1b[2J"
@@ -74,7 +75,7 @@ def parse_keys(data: bytes) -> list[tuple[str, int]]:
 class Player:
     """Interactive playback of one session on terminal file descriptors."""
 
-    def __init__(self, ref: SessionRef, speed: float = 1.0, start: int = 0,
+    def __init__(self, ref: OpenSession, speed: float = 1.0, start: int = 0,
                  in_fd: int = 0, out_fd: int = 1, fps: float = BASE_FPS):
         if ref.frames == 0:
             raise ViewError(f"{ref.label}: the session has no frames")

@@ -22,7 +22,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from sessionforge.formats import ATTR_BOLD, ATTR_ITALIC, ATTR_REVERSE, ATTR_STRIKE, ATTR_UNDERLINE
-from sessionforge.view.source import ViewError
+from sessionforge.view.frame_access import ViewError
 from sessionforge.view.vt import safe_glyph
 
 _VARIANTS = {0: "DejaVuSansMono.ttf", 1: "DejaVuSansMono-Bold.ttf", 2: "DejaVuSansMono-Oblique.ttf",

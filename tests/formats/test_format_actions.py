@@ -83,7 +83,7 @@ def test_consumers_read_actions_without_decoding(tmp_path, monkeypatch):
 
     from sessionforge.pipeline.stats import readable_action, top_actions
     from sessionforge.pipeline.task import sha256_file
-    from sessionforge.train.shards import ShardSet
+    from sessionforge.dataset import ShardSet
 
     rng = np.random.default_rng(5)
     sessions = [({"i": i}, [1, 2, 3], random_session(rng, 3, 5, n, 3)) for i, n in enumerate([9, 0, 14])]

@@ -12,7 +12,7 @@ import polars as pl
 import pytest
 
 from buildkit import sf_command
-from sessionforge.pipeline.state import BuildStateError
+from sessionforge.dataset import DatasetError
 from sessionforge.pipeline.stats import dataset_stats, readable_action
 from sessionforge.pipeline.verify import verify_dataset
 from sessionforge.errors import SessionforgeError
@@ -73,7 +73,7 @@ def test_verify_catches_corrupt_missing_and_stray_shards(reference, tmp_path):
 
 def test_verify_and_stats_refuse_an_unfinished_dataset(tmp_path):
     (tmp_path / "shards").mkdir()
-    with pytest.raises(BuildStateError, match="not a finished dataset"):
+    with pytest.raises(DatasetError, match="not a finished dataset"):
         verify_dataset(tmp_path)
-    with pytest.raises(BuildStateError, match="not a finished dataset"):
+    with pytest.raises(DatasetError, match="not a finished dataset"):
         dataset_stats(tmp_path)

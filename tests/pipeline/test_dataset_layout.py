@@ -10,7 +10,7 @@ import shutil
 import pytest
 
 from buildkit import small_config, snapshot
-from sessionforge.pipeline.dataset_files import DatasetFilesError, dataset_shards, enclosing_dataset
+from sessionforge.dataset import DatasetError, dataset_shards, enclosing_dataset
 from sessionforge.pipeline.runner import build_dataset
 from sessionforge.pipeline.state import BuildStateError
 from sessionforge.pipeline.verify import verify_dataset
@@ -37,7 +37,7 @@ def test_shard_list_ignores_staging_nested_and_hidden_files(reference, tmp_path)
     (out / "shards" / ".x.tss.tmp-1-ab").write_bytes(b"")
     assert dataset_shards(out) == sorted(expected + [out / "shards" / "zz-unlisted.tss"])
     (out / "dataset.json").write_text("{not json")
-    with pytest.raises(DatasetFilesError, match="cannot read its shard list"):
+    with pytest.raises(DatasetError, match="cannot read its shard list"):
         dataset_shards(out)
 
 

@@ -14,7 +14,7 @@ from sessionforge.train import bptt
 from sessionforge.train.bptt import full_step, streaming_step
 from sessionforge.train.loader import StreamLoader, make_units
 from sessionforge.train.loop import train
-from sessionforge.train.shards import ShardSet
+from sessionforge.dataset import ShardSet
 from trainkit import tiny_model_config, tiny_run_config
 
 TOK = ActionTokenizer([b"return ", b"def "])

@@ -8,7 +8,7 @@ import pytest
 
 from sessionforge.cli import main
 from sessionforge.model.tokenizer import ActionTokenizer
-from sessionforge.train.shards import DataError, ShardSet
+from sessionforge.dataset import DatasetError, ShardSet
 from synth import write_synthetic_shard
 
 
@@ -52,7 +52,7 @@ def test_a_listed_shard_that_is_missing_is_a_data_error(tmp_path):
     root = tmp_path / "data"
     _dataset(root, ["a.tss", "b.tss"])
     (root / "shards" / "b.tss").unlink()
-    with pytest.raises(DataError, match="b.tss: listed in .*dataset.json but missing"):
+    with pytest.raises(DatasetError, match="b.tss: listed in .*dataset.json but missing"):
         ShardSet(root)
 
 

@@ -8,7 +8,7 @@ import torch
 from sessionforge.formats import open_shard
 from sessionforge.model.tokenizer import ActionTokenizer
 from sessionforge.train.loader import StreamLoader, make_units
-from sessionforge.train.shards import DataError, ShardSet
+from sessionforge.dataset import DatasetError, ShardSet
 from synth import write_synthetic_shard
 
 TOK = ActionTokenizer([b"return ", b"def "])
@@ -70,7 +70,7 @@ def test_resume_continues_with_exactly_the_same_windows(tiny_data):
 
 def test_load_state_dict_refuses_other_settings(tiny_data):
     state = _loader(tiny_data).state_dict()
-    with pytest.raises(DataError, match="window"):
+    with pytest.raises(DatasetError, match="window"):
         _loader(tiny_data, window=10).load_state_dict(state)
 
 
@@ -92,12 +92,12 @@ def test_streams_and_ranks_never_share_a_unit_within_an_epoch(tiny_data):
 
 
 def test_errors_name_the_problem(tiny_data, tmp_path):
-    with pytest.raises(DataError, match="stream units"):
+    with pytest.raises(DatasetError, match="stream units"):
         _loader(tiny_data, window=100, batch=8)
-    with pytest.raises(DataError, match="no .*shards"):
+    with pytest.raises(DatasetError, match="no .*shards"):
         ShardSet(tmp_path)
     write_synthetic_shard(tmp_path / "big.tss", sessions=1, frames=20, rows=16, cols=32)
-    with pytest.raises(DataError, match="16x32"):
+    with pytest.raises(DatasetError, match="16x32"):
         ShardSet([tiny_data / "a.tss", tmp_path / "big.tss"])
-    with pytest.raises(DataError, match="model expects 48x160"):
+    with pytest.raises(DatasetError, match="model expects 48x160"):
         ShardSet(tiny_data).check_frame_size(48, 160)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import polars as pl
 from viewkit import run_cli
 
-from sessionforge.view.source import open_session
+from sessionforge.dataset import open_session
 
 
 def _dataset(tmp_path, synth_shard, ids=("repoA/0", "repoA/1")):
