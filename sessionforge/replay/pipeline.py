@@ -29,6 +29,7 @@ from sessionforge.replay.editor import Editor
 from sessionforge.replay.gitwalk import ChangeReader, FileChange, list_commits, open_repo
 from sessionforge.replay.lossless import check_changes
 from sessionforge.replay.planner import Planner
+from sessionforge.replay.sink import FrameSink
 from sessionforge.replay.terminal import PALETTE, Terminal
 
 MAX_FAILURE_DETAILS = 100  # per session meta; the count is always exact
@@ -64,14 +65,15 @@ def editor_version() -> str:
 def replay_repository(
     repo: str | os.PathLike | pygit2.Repository,
     cfg: ReplayConfig,
-    sink: Any,
+    sink: FrameSink,
     *,
     commits: Optional[Sequence[str]] = None,
     progress: Optional[Callable[[int], None]] = None,
 ) -> ReplayStats:
     """Replay ``commits`` (default: :func:`list_commits`) of ``repo`` into ``sink``.
 
-    ``sink`` has ShardWriter's ``begin_session/add_frame/end_session``. Sessions are cut
+    ``sink`` is a :class:`FrameSink` (a ``ShardWriter``, or anything with its
+    ``begin_session/add_frame/end_session``). Sessions are cut
     at the first commit boundary once a session holds ``cfg.session_frames`` frames.
     Lossless failures are counted in the returned stats and the session meta, never
     raised: the caller decides (the CLI exits non-zero).
@@ -90,7 +92,7 @@ def replay_repository(
 class _Run:
     """State of one replay: editor, current session's terminal and bookkeeping."""
 
-    def __init__(self, repo: pygit2.Repository, cfg: ReplayConfig, sink: Any,
+    def __init__(self, repo: pygit2.Repository, cfg: ReplayConfig, sink: FrameSink,
                  progress: Optional[Callable[[int], None]], label: str) -> None:
         self.cfg = cfg
         self.sink = sink
