@@ -22,10 +22,9 @@ from typing import Any, Callable, Optional, Sequence
 import pygit2
 
 from sessionforge.config import to_dict
-from sessionforge.replay import editor as editor_module
 from sessionforge.replay.config import ReplayConfig
 from sessionforge.replay.edits import edit_script
-from sessionforge.replay.editor import Editor
+from sessionforge.replay.editor import EDITOR_VERSION, Editor
 from sessionforge.replay.gitwalk import ChangeReader, FileChange, list_commits, open_repo
 from sessionforge.replay.lossless import check_changes
 from sessionforge.replay.planner import Planner
@@ -55,11 +54,6 @@ class ReplayStats:
         d["skipped"] = dict(sorted(self.skipped.items()))
         d["lossless_failures"] = [list(f) for f in self.lossless_failures]
         return d
-
-
-def editor_version() -> str:
-    """The editor's version string, recorded in every session's meta."""
-    return str(getattr(editor_module, "EDITOR_VERSION", getattr(editor_module, "__version__", "unknown")))
 
 
 def replay_repository(
@@ -119,7 +113,7 @@ class _Run:
         cfg = self.cfg
         self.term = term = Terminal(cfg.rows, cfg.cols)
         meta = {"repo": self.label, "first_commit": first_commit, "rows": cfg.rows, "cols": cfg.cols,
-                "replay_config": self._cfg_dict, "editor_version": editor_version()}
+                "replay_config": self._cfg_dict, "editor_version": EDITOR_VERSION}
         self.sink.begin_session(meta, list(PALETTE))
         term.feed(self.ed.redraw())
         term.snapshot()
