@@ -10,9 +10,17 @@ nothing else imports ``sessionforge_kernels``. ``impl`` picks the implementation
 - ``"cudnn"``: ``torch.lstm`` (cuDNN on CUDA), the speed baseline.
 
 Set it from the command line with ``--set model.integrator.lstm_impl=...``.
+
+Only ``"triton"`` needs the triton package, and it is imported only when that
+implementation runs: ``"torch"`` and ``"auto"`` off CUDA work without it. Without
+triton, ``"auto"`` on CUDA falls back to the reference and ``"triton"`` raises
+:class:`KernelUnavailableError` naming triton.
 """
 
 from __future__ import annotations
+
+import functools
+from typing import Callable
 
 import torch
 
@@ -34,12 +42,23 @@ def resolve_impl(impl: str, device: torch.device) -> str:
     return impl
 
 
+@functools.cache
 def _triton_available() -> bool:
+    # Cached: "auto" asks once per layer per step, and a failed import is not cached by Python.
     try:
-        from sessionforge_kernels import lstm_sequence  # noqa: F401
-    except ImportError:
+        _triton_lstm()
+    except KernelUnavailableError:
         return False
     return True
+
+
+def _triton_lstm() -> Callable[..., tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]]:
+    """``sessionforge_kernels.lstm_sequence`` (imports triton), or an error naming what is missing."""
+    try:
+        from sessionforge_kernels import lstm_sequence
+    except ImportError as exc:  # the kernels' message names the missing package (triton)
+        raise KernelUnavailableError(f"lstm_impl 'triton' is not available: {exc}") from None
+    return lstm_sequence
 
 
 def lstm_layer(
@@ -65,11 +84,7 @@ def lstm_layer(
 
         return lstm_reference(x_proj, w_hh, bias, h0, c0)
     if which == "triton":
-        try:
-            from sessionforge_kernels import lstm_sequence
-        except ImportError as exc:
-            raise KernelUnavailableError(f"lstm_impl 'triton' is not available: {exc}") from None
-        return lstm_sequence(x_proj, w_hh, bias, h0, c0)
+        return _triton_lstm()(x_proj, w_hh, bias, h0, c0)
     # cuDNN wants the unprojected input; feed x_proj through an identity input weight.
     eye = torch.eye(w_hh.shape[0], dtype=dt, device=x_proj.device)
     return _torch_lstm(x_proj, eye, w_hh, bias, h0, c0)
