@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from sessionforge.formats import ShardReader, open_shard
+from sessionforge.formats import ShardReader, frame_text, open_shard
 
 
 def _jsonable(x: Any) -> Any:
@@ -65,7 +65,8 @@ def shard_summary(r: ShardReader) -> dict[str, Any]:
 
 
 def frame_view(r: ShardReader, session: int, frame: int) -> dict[str, Any]:
-    """One frame as text lines plus its cursor and action."""
+    """One frame as text lines (trailing blanks kept: the box is the frame's width) plus its
+    cursor and action; ``cursor_index`` is the cursor cell's character index in its line."""
     if not 0 <= session < len(r.sessions):
         raise click.BadParameter(f"session {session} out of range (shard has {len(r.sessions)})", param_hint="--session")
     n = r.sessions[session].frames
@@ -73,9 +74,13 @@ def frame_view(r: ShardReader, session: int, frame: int) -> dict[str, Any]:
         raise click.BadParameter(f"frame {frame} out of range (session {session} has {n} frames)", param_hint="--frame")
     f = r.read_frames(session, frame, frame + 1)
     row, col, vis = (int(x) for x in f.cursor[0])
+    lines = frame_text(f.chars[0], f.attrs[0], rstrip=False)
+    index = col
+    if 0 <= row < len(lines) and col > 0:
+        # the characters the cells left of the cursor became (wide right halves dropped)
+        index = len(frame_text(f.chars[0, row:row + 1, :col], f.attrs[0, row:row + 1, :col], rstrip=False)[0])
     return {"session": session, "frame": frame, "cursor": {"row": row, "col": col, "visible": bool(vis)},
-            "action": f.action(0).decode("utf-8", "backslashreplace"), "lines": f.text(0),
-            "cells": [f.chars[0, r_].tolist() for r_ in range(r.rows)], "wide": (f.attrs[0] & 64).tolist()}
+            "action": f.action(0).decode("utf-8", "backslashreplace"), "lines": lines, "cursor_index": index}
 
 
 def _print_frame(view: dict[str, Any], tty: bool) -> None:
@@ -86,9 +91,7 @@ def _print_frame(view: dict[str, Any], tty: bool) -> None:
     click.echo("+" + "-" * width + "+")
     for r, line in enumerate(view["lines"]):
         if tty and r == cur["row"]:
-            # Find the character index of the cursor's cell (wide right halves were dropped).
-            wide = view["wide"][r]
-            idx = sum(1 for c in range(min(cur["col"], len(wide))) if not (c > 0 and wide[c - 1] and view["cells"][r][c] == 0))
+            idx = view["cursor_index"]
             padded = line + " "
             line = padded[:idx] + "\x1b[7m" + padded[idx] + "\x1b[0m" + padded[idx + 1 :]
             click.echo("|" + line + "|")
@@ -118,7 +121,7 @@ def command(shard: str, as_json: bool, frame: int | None, session: int) -> None:
         view = frame_view(r, session, frame) if frame is not None else None
     if as_json:
         if view is not None:
-            info["frame"] = {k: v for k, v in view.items() if k not in ("cells", "wide")}
+            info["frame"] = {k: v for k, v in view.items() if k != "cursor_index"}
         click.echo(json.dumps(info, indent=2))
         return
     from rich.console import Console

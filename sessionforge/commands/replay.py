@@ -155,7 +155,7 @@ def _print_summary(s: dict) -> None:
 
 
 def _show_frames(path: str, n: int) -> None:
-    """Print ``n`` frames spread evenly over the shard, as plain text (control code points blanked)."""
+    """Print ``n`` frames spread evenly over the shard, as safe text (:func:`sessionforge.formats.frame_text`)."""
     from sessionforge.formats import open_shard
 
     with open_shard(path) as r:
@@ -175,4 +175,4 @@ def _show_frames(path: str, n: int) -> None:
             click.echo(f"--- session {sess} frame {g} action={fr.action(0)!r} cursor={row},{col}"
                        f"{'' if visible else ' (hidden)'}")
             for line in fr.text(0):
-                click.echo(line.rstrip())
+                click.echo(line)

@@ -1,11 +1,17 @@
-"""Public data types of termstream: attribute bits, :class:`Frames`, :class:`SessionInfo`."""
+"""Public data types of termstream: attribute bits, :class:`Frames`, :class:`SessionInfo`,
+and :func:`frame_text` (a frame as safe text).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:  # pragma: no cover
+    from numpy.typing import ArrayLike
 
 # Attribute bits of a cell (uint8 plane ``attrs``).
 ATTR_BOLD = 1
@@ -66,27 +72,61 @@ class Frames:
             action_offsets=np.zeros(frames + 1, np.int64),
         )
 
-    def text(self, t: int) -> list[str]:
-        """Frame ``t`` as row strings: control code points shown as spaces, wide right halves dropped.
-
-        Safe to print: no code point that a terminal treats as a control survives.
-        """
-        lines = []
-        for r in range(self.chars.shape[1]):
-            cps = self.chars[t, r].tolist()
-            wide = (self.attrs[t, r] & ATTR_WIDE).tolist()
-            out = []
-            for c, cp in enumerate(cps):
-                if cp == 0 and c > 0 and wide[c - 1]:
-                    continue  # right half of a double-width character
-                out.append(chr(cp) if _printable(cp) else " ")
-            lines.append("".join(out))
-        return lines
+    def text(self, t: int, *, rstrip: bool = True) -> list[str]:
+        """Frame ``t`` as safe row strings: :func:`frame_text` of its chars and attrs."""
+        return frame_text(self.chars[t], self.attrs[t], rstrip=rstrip)
 
 
-def _printable(cp: int) -> bool:
-    # C0/C1 controls and DEL could drive a terminal; surrogates cannot be encoded.
-    return 32 <= cp <= 0x10FFFF and not 0x7F <= cp <= 0x9F and not 0xD800 <= cp <= 0xDFFF
+REPLACEMENT = "\ufffd"  # shown for a cell whose code point cannot be printed as one glyph
+
+
+def frame_text(chars: ArrayLike, attrs: ArrayLike | None = None, *, rstrip: bool = True) -> list[str]:
+    """One frame's (R, C) code points as R lines of text that are safe to print.
+
+    Each cell becomes exactly one character, except the right half of a wide character,
+    which is dropped: the wide glyph before it already covers both columns, so the line
+    stays aligned with the grid and the character index of cell ``c`` is ``c`` minus
+    the right halves before it. A right half is a code point 0 right after a cell
+    marked ``ATTR_WIDE`` in ``attrs`` (the format's own marking) or, if that cell is
+    not marked (``attrs`` None or hand-built planes), holding a two-column glyph.
+
+    Glyphs: a printable character of width 1 or 2 (by ``wcwidth``, the table pyte
+    uses) as itself; code point 0 outside a wide character (an empty cell) as a space;
+    anything else - C0/C1 controls, DEL, surrogates, zero-width characters (a
+    combining mark alone in a cell), values above U+10FFFF - as U+FFFD, so no stored
+    cell can drive a terminal and each takes one column. ``rstrip`` drops the spaces ending each line.
+    """
+    cps = np.asarray(chars)
+    wide = np.zeros(cps.shape, bool) if attrs is None else (np.asarray(attrs) & ATTR_WIDE) != 0  # (R, C)
+    lines = []
+    for row, marks in zip(cps.tolist(), wide.tolist()):
+        parts = []
+        covers_next = False
+        for cp, marked in zip(row, marks):
+            if covers_next and cp == 0:
+                covers_next = False
+                continue  # the right half of the wide character before it
+            glyph, width = _glyph(cp)
+            parts.append(glyph)
+            covers_next = marked or width == 2
+        line = "".join(parts)
+        lines.append(line.rstrip(" ") if rstrip else line)
+    return lines
+
+
+@lru_cache(maxsize=65536)
+def _glyph(cp: int) -> tuple[str, int]:
+    """``(text, columns)`` to show for a stored code point (see :func:`frame_text`)."""
+    if 32 <= cp < 127:
+        return chr(cp), 1
+    if cp == 0:
+        return " ", 1
+    if cp > 0x10FFFF or 0xD800 <= cp <= 0xDFFF:
+        return REPLACEMENT, 1
+    from wcwidth import wcwidth  # why: ~18 ms to import, and only text output needs it
+
+    w = wcwidth(chr(cp))
+    return (chr(cp), w) if w in (1, 2) else (REPLACEMENT, 1)
 
 
 @dataclass

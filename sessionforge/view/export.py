@@ -14,10 +14,10 @@ import json
 from pathlib import Path
 from typing import Callable, Iterator, TextIO
 
-from sessionforge.formats import Frames
+from sessionforge.formats import Frames, frame_text
 from sessionforge.dataset import OpenSession
 from sessionforge.view.frame_access import Markers, frame_action
-from sessionforge.view.vt import ScreenEncoder, safe_glyph
+from sessionforge.view.vt import ScreenEncoder
 
 DEFAULT_FPS = 30.0
 
@@ -104,23 +104,6 @@ def _event(fh: TextIO, t: float, kind: str, data: str) -> None:
     fh.write(json.dumps([t, kind, data], ensure_ascii=False) + "\n")
 
 
-def frame_text(chars_row_major: "list[list[int]]") -> list[str]:
-    """Render a frame's code points (rows of ints) as safe text lines, wide stubs dropped."""
-    lines = []
-    for row in chars_row_major:
-        parts = []
-        skip = False
-        for code in row:
-            if skip and code == 0:
-                skip = False
-                continue  # right half of a wide character
-            text, width = safe_glyph(code)
-            parts.append(text)
-            skip = width == 2
-        lines.append("".join(parts).rstrip(" "))
-    return lines
-
-
 def write_text(
     ref: OpenSession,
     out: Path | str,
@@ -130,7 +113,8 @@ def write_text(
 ) -> int:
     """Write frames [start, stop) as plain-text blocks, one header line per frame.
 
-    Header: ``=== frame T  cursor ROW,COL[ hidden]  commit C  file F  action 'repr'``.
+    Header: ``=== frame T  cursor ROW,COL[ hidden]  commit C  file F  action 'repr'``,
+    then the frame's rows as :func:`sessionforge.formats.frame_text` gives them.
     Returns the number of frames written.
     """
     stop = ref.frames if stop is None else stop
@@ -149,7 +133,7 @@ def write_text(
                     head += f"  commit {commit[:12]}  file {path!r}"
                 head += f"  action {frame_action(block, i)!r}"
                 fh.write(head + "\n")
-                fh.write("\n".join(frame_text(block.chars[i].tolist())) + "\n")
+                fh.write("\n".join(frame_text(block.chars[i], block.attrs[i])) + "\n")
                 t += 1
                 written += 1
             if progress is not None:

@@ -11,8 +11,7 @@ import polars as pl
 import pytest
 from viewkit import PALETTE, assert_cast_reproduces, read_cast, run_cli
 
-from sessionforge.formats import open_shard
-from sessionforge.view.export import frame_text
+from sessionforge.formats import frame_text, open_shard
 
 
 def stored(shard: Path, session: int, start: int = 0, stop: int | None = None):
@@ -103,7 +102,7 @@ def test_text_export(synth_shard, tmp_path, capsys):
     assert "src/main.c" in lines[heads[0]] and "读我" in lines[heads[2]]  # markers switch at 30
     frames, _ = stored(synth_shard, 0, 28, 33)
     for h, frame in zip(heads, frames):
-        assert lines[h + 1 : h + 7] == frame_text(frame[0].tolist())
+        assert lines[h + 1 : h + 7] == frame_text(frame[0], frame[3])  # chars, attrs
     # Wide characters take one text position per character, not two.
     assert frame_text([[0x4E2D, 0, ord("a"), 32]]) == ["中a"]
 
