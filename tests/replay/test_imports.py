@@ -1,4 +1,5 @@
-"""The replay package's modules import each other one way (no circles, not even for types)."""
+"""Replay's imports: its modules import each other one way (no circles, not even for types),
+and an import waits inside a function only with a reason."""
 
 from __future__ import annotations
 
@@ -46,3 +47,16 @@ def test_no_import_circles_in_replay():
         if m not in state:
             visit(m, [])
     assert "tracking" in graph["terminal"] and "terminal" not in graph["tracking"]
+
+
+def test_imports_inside_functions_say_why():
+    # A deferred import is only worth it when it saves start-up time; it says so on its line.
+    unexplained = []
+    for path in sorted(PKG.glob("*.py")):
+        lines = path.read_text(encoding="utf-8").splitlines()
+        for fn in ast.walk(ast.parse("\n".join(lines))):
+            if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                for node in ast.walk(fn):
+                    if isinstance(node, (ast.Import, ast.ImportFrom)) and "# why" not in lines[node.lineno - 1]:
+                        unexplained.append(f"{path.name}:{node.lineno}")
+    assert not unexplained, f"move these imports to the top, or say why they wait: {unexplained}"
