@@ -71,7 +71,7 @@ def run_build(inputs: list[str], out: Path, executor: str, workers: int, args: a
     cpu = (r1.ru_utime + r1.ru_stime) - (r0.ru_utime + r0.ru_stime)
     t = res.doc["totals"]
     return {"executor": executor, "workers": workers, "frames": t["frames"], "sessions": t["sessions"],
-            "tasks": res.doc["build"]["tasks_total"], "failed": t["repositories_failed"],
+            "tasks": res.doc["build"]["slices_total"], "failed": t["repositories_failed"],
             "replay_s": round(res.seconds, 3), "wall_s": round(wall, 3),
             "frames_per_s": round(t["frames"] / res.seconds, 1), "bytes_per_frame": t["bytes_per_frame"],
             "cpu_s": round(cpu, 2), "frames_per_cpu_s": round(t["frames"] / cpu, 1) if cpu > 0 else None,

@@ -24,6 +24,7 @@ Example::
 from __future__ import annotations
 
 import dataclasses
+import re
 import tomllib
 import types
 import typing
@@ -37,15 +38,49 @@ from sessionforge.errors import ConfigError
 T = TypeVar("T")
 
 
-def load_config(cls: type[T], path: str | Path | None = None, overrides: typing.Sequence[str] = ()) -> T:
-    """Build a ``cls`` config from its defaults, a YAML/TOML file and ``key=value`` overrides."""
+def load_config(cls: type[T], path: str | Path | None = None, overrides: typing.Sequence[str] = (),
+                named: dict[str, tuple[str, Any]] | None = None) -> T:
+    """Build a ``cls`` config from its defaults, a YAML/TOML file, ``key=value`` overrides
+    (``--set``) and then ``named`` values: ``{dotted key: (option name, value)}`` from
+    dedicated command-line options such as ``--workers``.
+
+    A rejected value's error names where it came from: the option (``--set a.b=...`` or
+    ``--workers``) for a value given on the command line, else the config file.
+    """
     data: dict[str, Any] = {}
     if path is not None:
         data = read_config_file(path)
+    origins = Origins(str(path) if path else "config")
     for item in overrides:
         key, value = parse_override(item)
         _set_dotted(data, key, value)
-    return from_dict(cls, data, source=str(path) if path else "config")
+        origins.by_key[key] = f"--set {item}"
+    for key, (option, value) in (named or {}).items():
+        if value is not None:
+            _set_dotted(data, key, value)
+            origins.by_key[key] = option
+    return from_dict(cls, data, source=origins)
+
+
+@dataclasses.dataclass
+class Origins:
+    """Where each config key came from, for error messages: the longest matching dotted prefix
+    in ``by_key`` wins, else ``default`` (the file, or "config" for defaults)."""
+
+    default: str
+    by_key: dict[str, str] = dataclasses.field(default_factory=dict)
+
+    def __call__(self, key: str) -> str:
+        parts = key.split("[")[0].split(".")
+        for n in range(len(parts), 0, -1):
+            label = self.by_key.get(".".join(parts[:n]))
+            if label is not None:
+                return label
+        return self.default
+
+
+def _src(source: str | Origins, key: str) -> str:
+    return source(key) if isinstance(source, Origins) else source
 
 
 def read_config_file(path: str | Path) -> dict[str, Any]:
@@ -95,17 +130,19 @@ def _set_dotted(data: dict[str, Any], key: str, value: Any) -> None:
     node[parts[-1]] = value
 
 
-def from_dict(cls: type[T], data: dict[str, Any], source: str = "config", _prefix: str = "") -> T:
+def from_dict(cls: type[T], data: dict[str, Any], source: str | Origins = "config", _prefix: str = "") -> T:
     """Build dataclass ``cls`` from ``data``, rejecting unknown keys and wrong types."""
     if not isinstance(data, dict):
-        raise ConfigError(f"{source}: {_prefix or 'config'} must be a mapping, got {type(data).__name__}")
+        raise ConfigError(f"{_src(source, _prefix)}: {_prefix or 'config'} must be a mapping, "
+                          f"got {type(data).__name__}")
     hints = get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
     unknown = sorted(set(data) - set(fields))
     if unknown:
         where = f"{_prefix}." if _prefix else ""
         known = ", ".join(sorted(fields))
-        raise ConfigError(f"{source}: unknown key {where}{unknown[0]!r} (known keys here: {known})")
+        raise ConfigError(f"{_src(source, where + unknown[0])}: unknown key {where}{unknown[0]!r} "
+                          f"(known keys here: {known})")
     kwargs: dict[str, Any] = {}
     for name, value in data.items():
         key = f"{_prefix}.{name}" if _prefix else name
@@ -113,10 +150,10 @@ def from_dict(cls: type[T], data: dict[str, Any], source: str = "config", _prefi
     try:
         return cls(**kwargs)
     except (TypeError, ValueError) as exc:
-        raise ConfigError(f"{source}: {_prefix or cls.__name__}: {exc}") from None
+        raise ConfigError(f"{_src(source, _prefix)}: {_prefix or cls.__name__}: {exc}") from None
 
 
-def _coerce(tp: Any, value: Any, source: str, key: str) -> Any:
+def _coerce(tp: Any, value: Any, source: str | Origins, key: str) -> Any:
     """Check ``value`` against annotation ``tp``; allow int -> float and list -> tuple."""
     origin = get_origin(tp)
     if tp is Any:
@@ -135,26 +172,26 @@ def _coerce(tp: Any, value: Any, source: str, key: str) -> Any:
                 return _coerce(arg, value, source, key)
             except ConfigError as exc:
                 errors.append(str(exc))
-        raise ConfigError(f"{source}: {key}: {value!r} does not match {_type_name(tp)}")
+        raise ConfigError(f"{_src(source, key)}: {key}: {value!r} does not match {_type_name(tp)}")
     if origin is Literal:
         if value not in get_args(tp):
             choices = ", ".join(repr(a) for a in get_args(tp))
-            raise ConfigError(f"{source}: {key}: {value!r} is not one of {choices}")
+            raise ConfigError(f"{_src(source, key)}: {key}: {value!r} is not one of {choices}")
         return value
     if origin in (list, tuple, typing.Sequence) or tp in (list, tuple):
         if not isinstance(value, (list, tuple)):
-            raise ConfigError(f"{source}: {key}: expected a list, got {value!r}")
+            raise ConfigError(f"{_src(source, key)}: {key}: expected a list, got {value!r}")
         args = get_args(tp)
         if origin is tuple and args and args[-1] is not Ellipsis:
             if len(args) != len(value):
-                raise ConfigError(f"{source}: {key}: expected {len(args)} items, got {len(value)}")
+                raise ConfigError(f"{_src(source, key)}: {key}: expected {len(args)} items, got {len(value)}")
             return tuple(_coerce(a, v, source, f"{key}[{i}]") for i, (a, v) in enumerate(zip(args, value)))
         item_tp = args[0] if args else Any
         items = [_coerce(item_tp, v, source, f"{key}[{i}]") for i, v in enumerate(value)]
         return tuple(items) if origin is tuple or tp is tuple else items
     if origin is dict or tp is dict:
         if not isinstance(value, dict):
-            raise ConfigError(f"{source}: {key}: expected a mapping, got {value!r}")
+            raise ConfigError(f"{_src(source, key)}: {key}: expected a mapping, got {value!r}")
         return dict(value)
     if tp is float:
         if isinstance(value, str):
@@ -164,22 +201,22 @@ def _coerce(tp: Any, value: Any, source: str, key: str) -> Any:
             except ValueError:
                 pass
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ConfigError(f"{source}: {key}: expected a number, got {value!r}")
+            raise ConfigError(f"{_src(source, key)}: {key}: expected a number, got {value!r}")
         return float(value)
     if tp is int:
         if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(f"{source}: {key}: expected an integer, got {value!r}")
+            raise ConfigError(f"{_src(source, key)}: {key}: expected an integer, got {value!r}")
         return value
     if tp is bool:
         if not isinstance(value, bool):
-            raise ConfigError(f"{source}: {key}: expected true or false, got {value!r}")
+            raise ConfigError(f"{_src(source, key)}: {key}: expected true or false, got {value!r}")
         return value
     if tp is str:
         if not isinstance(value, str):
-            raise ConfigError(f"{source}: {key}: expected a string, got {value!r}")
+            raise ConfigError(f"{_src(source, key)}: {key}: expected a string, got {value!r}")
         return value
     if isinstance(tp, type) and not isinstance(value, tp):
-        raise ConfigError(f"{source}: {key}: expected {tp.__name__}, got {value!r}")
+        raise ConfigError(f"{_src(source, key)}: {key}: expected {tp.__name__}, got {value!r}")
     return value
 
 
@@ -198,3 +235,11 @@ def to_dict(cfg: Any) -> dict[str, Any]:
             return {str(k): plain(x) for k, x in v.items()}
         return v
     return plain(cfg)
+
+
+def parse_frame_size(text: str) -> tuple[int, int]:
+    """``"48x160"`` -> (48, 160): rows x columns (the one parser of ``--frame-size``)."""
+    m = re.fullmatch(r"\s*([0-9]+)\s*[xX]\s*([0-9]+)\s*", text)
+    if not m or int(m.group(1)) < 1 or int(m.group(2)) < 1:
+        raise ConfigError(f"frame size {text!r}: expected ROWSxCOLS, e.g. 48x160")
+    return int(m.group(1)), int(m.group(2))

@@ -40,7 +40,7 @@ Output: OUT/shards/*.tss, OUT/manifest.parquet, OUT/errors.parquet, OUT/dataset.
 @click.option("--max-diff-bytes", type=int, help="Skip commits that would type more than this.")
 @click.option("--session-frames", type=int, help="Cut sessions at the first commit past this many frames [100000].")
 @click.option("--shard-size", metavar="SIZE", help="Close a shard past this size, e.g. 256MB, 1GiB [256MB].")
-@click.option("--slice-commits", type=int, help="Split histories into tasks of this many commits [2000].")
+@click.option("--slice-commits", type=int, help="Split histories into slices of this many commits, one job each [2000].")
 @click.option("--license", "licenses", multiple=True, help="Keep repositories with this manifest license (repeatable; none = dropped).")
 @click.option("--language", "languages", multiple=True, help="Keep repositories with this manifest language (repeatable).")
 @click.option("--min-stars", type=int, help="Keep repositories with at least this many manifest stars.")
@@ -48,12 +48,12 @@ Output: OUT/shards/*.tss, OUT/manifest.parquet, OUT/errors.parquet, OUT/dataset.
               help="Where tasks run [local for one repository, else process].")
 @click.option("--workers", type=int, help="Worker processes, or CPUs of a local Ray [all cores].")
 @click.option("--ray-address", help="Ray cluster: 'auto' or HOST:PORT [start a local Ray].")
-@click.option("--timeout", type=float, help="Time limit per task (one repository slice), in seconds.")
-@click.option("--retries", type=int, help="Retries of a task whose worker process died [2].")
+@click.option("--timeout", type=float, help="Time limit per job (one repository slice), in seconds.")
+@click.option("--retries", type=int, help="Retries of a job whose worker process died [2].")
 @click.option("--cache-dir", type=click.Path(file_okay=False), help="Where URLs are cloned [OUT/.cache/repos].")
 @click.option("--strict", is_flag=True, help="Exit non-zero if any repository failed.")
 @click.option("--overwrite", is_flag=True, help="Delete an existing dataset in OUT and start over.")
-@click.option("--retry-failed", is_flag=True, help="On resume, rerun tasks that failed before.")
+@click.option("--retry-failed", is_flag=True, help="On resume, replay again the slices that failed before.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress output (the summary is still printed).")
 def command(inputs: tuple[str, ...], out: str, config_path: str | None, overrides: tuple[str, ...],
             strict: bool, overwrite: bool, retry_failed: bool, quiet: bool, **flags: Any) -> None:
@@ -67,7 +67,7 @@ def command(inputs: tuple[str, ...], out: str, config_path: str | None, override
     """
     from rich.console import Console
 
-    from sessionforge.pipeline.progress import BuildProgress, stdout_console, summary_table
+    from sessionforge.pipeline.build_progress import BuildProgress, stdout_console, summary_table
     from sessionforge.pipeline.runner import build_dataset
 
     cfg = load_build_config(config_path, overrides, flags)
@@ -84,44 +84,30 @@ def command(inputs: tuple[str, ...], out: str, config_path: str | None, override
 
 
 def load_build_config(config_path: str | None, overrides: tuple[str, ...], flags: dict[str, Any]) -> Any:
-    """Defaults < config file < --set < named flags, through sessionforge.config."""
-    from sessionforge.pipeline.config import BuildConfig, parse_frame_size
-    from sessionforge.config import from_dict, parse_override, read_config_file
+    """Defaults < config file < --set < named flags, through :func:`sessionforge.config.load_config`."""
+    from sessionforge.config import load_config, parse_frame_size
+    from sessionforge.pipeline.config import BuildConfig
 
-    data: dict[str, Any] = read_config_file(config_path) if config_path else {}
-    for item in overrides:
-        key, value = parse_override(item)
-        _set(data, key, value)
-    named = {
-        "replay.ref": flags.get("ref"), "replay.max_commits": flags.get("max_commits"),
-        "replay.max_file_bytes": flags.get("max_file_bytes"), "replay.max_diff_bytes": flags.get("max_diff_bytes"),
-        "replay.session_frames": flags.get("session_frames"), "codec": flags.get("codec"),
-        "shard_size": flags.get("shard_size"), "slice_commits": flags.get("slice_commits"),
-        "filters.min_stars": flags.get("min_stars"), "run.executor": flags.get("executor"),
-        "run.workers": flags.get("workers"), "run.ray_address": flags.get("ray_address"),
-        "run.timeout": flags.get("timeout"), "run.retries": flags.get("retries"),
-        "run.cache_dir": flags.get("cache_dir"),
+    options = {
+        "replay.ref": "--ref", "replay.max_commits": "--max-commits", "replay.max_file_bytes": "--max-file-bytes",
+        "replay.max_diff_bytes": "--max-diff-bytes", "replay.session_frames": "--session-frames",
+        "codec": "--codec", "shard_size": "--shard-size", "slice_commits": "--slice-commits",
+        "filters.min_stars": "--min-stars", "run.executor": "--executor", "run.workers": "--workers",
+        "run.ray_address": "--ray-address", "run.timeout": "--timeout", "run.retries": "--retries",
+        "run.cache_dir": "--cache-dir",
     }
-    for key, listed in (("replay.include", "include"), ("replay.exclude", "exclude"),
-                        ("filters.license", "licenses"), ("filters.language", "languages")):
-        if flags.get(listed):
-            named[key] = list(flags[listed])
+    named: dict[str, tuple[str, Any]] = {}
+    for key, option in options.items():
+        named[key] = (option, flags.get(option[2:].replace("-", "_")))
+    for key, option, flag in (("replay.include", "--include", "include"), ("replay.exclude", "--exclude", "exclude"),
+                              ("filters.license", "--license", "licenses"),
+                              ("filters.language", "--language", "languages")):
+        if flags.get(flag):
+            named[key] = (option, list(flags[flag]))
     if flags.get("frame_size"):
-        named["replay.rows"], named["replay.cols"] = parse_frame_size(flags["frame_size"])
-    for key, value in named.items():
-        if value is not None:
-            _set(data, key, value)
-    return from_dict(BuildConfig, data, source=config_path or "build config")
-
-
-def _set(data: dict[str, Any], key: str, value: Any) -> None:
-    node = data
-    *parents, last = key.split(".")
-    for part in parents:
-        if not isinstance(node.get(part), dict):
-            node[part] = {}
-        node = node[part]
-    node[last] = value
+        rows, cols = parse_frame_size(flags["frame_size"])
+        named["replay.rows"], named["replay.cols"] = ("--frame-size", rows), ("--frame-size", cols)
+    return load_config(BuildConfig, config_path, list(overrides), named)
 
 
 def current_repository() -> str:

@@ -9,8 +9,6 @@ build and its resumption without changing a single byte of the result.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -30,14 +28,14 @@ class FilterConfig:
 
 
 @dataclass
-class RunConfig:
+class ExecutionConfig:
     """How the build runs. Not part of the dataset's identity: a resumed build may change it."""
 
     executor: Literal["local", "process", "ray"] | None = None  # None: local for one repo, else process
     workers: int | None = None         # None: os.cpu_count()
     ray_address: str | None = None     # None: a local Ray started for this build; "auto": the cluster
-    timeout: float | None = None       # seconds per task (one repository slice); None: no limit
-    retries: int = 2                   # extra attempts for a task whose worker died
+    timeout: float | None = None       # seconds per job (one repository slice); None: no limit
+    retries: int = 2                   # extra attempts for a job whose worker died
     cache_dir: str | None = None       # where URLs are cloned; None: OUT/.cache/repos
 
 
@@ -50,7 +48,7 @@ class BuildConfig:
     shard_size: str = "256MB"          # a shard is closed at the first session end past this size
     slice_commits: int = 2000          # histories longer than this are split into slices of it
     filters: FilterConfig = field(default_factory=FilterConfig)
-    run: RunConfig = field(default_factory=RunConfig)
+    run: ExecutionConfig = field(default_factory=ExecutionConfig)
 
     def __post_init__(self) -> None:
         if self.slice_commits < 1:
@@ -63,12 +61,6 @@ def output_config(cfg: BuildConfig) -> dict[str, Any]:
     d = to_dict(cfg)
     d.pop("run", None)
     return d
-
-
-def config_fingerprint(cfg: BuildConfig) -> str:
-    """A short stable hash of :func:`output_config`; task ids and shard names include it."""
-    blob = json.dumps(output_config(cfg), sort_keys=True, separators=(",", ":")).encode()
-    return hashlib.sha256(blob).hexdigest()[:16]
 
 
 _UNITS = {"": 1, "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
@@ -87,11 +79,3 @@ def parse_size(text: str | int) -> int:
     if value < 1:
         raise ConfigError(f"shard size {text!r}: must be positive")
     return value
-
-
-def parse_frame_size(text: str) -> tuple[int, int]:
-    """``"48x160"`` -> (48, 160): rows x columns."""
-    m = re.fullmatch(r"\s*([0-9]+)\s*[xX]\s*([0-9]+)\s*", text)
-    if not m or int(m.group(1)) < 1 or int(m.group(2)) < 1:
-        raise ConfigError(f"frame size {text!r}: expected ROWSxCOLS, e.g. 48x160")
-    return int(m.group(1)), int(m.group(2))

@@ -1,8 +1,10 @@
-"""Executors: run ``fn(job, progress) -> dict`` over many jobs in-process, in a process pool, or on Ray.
+"""Executors: run ``fn(job, progress) -> outcome`` over many jobs in-process, in a process pool, or on Ray.
 
-All three call the same module-level task functions with the same JSON-able jobs, so the
-executor can change what runs where and when, never what a task writes. Results come
-back through ``on_result(index, result)`` in completion order; the caller sorts.
+All three call the same module-level job functions with the same small picklable jobs
+(:mod:`sessionforge.pipeline.jobs`), so the executor can change what runs where and when,
+never what a job writes. Outcomes come back through ``on_result(index, outcome)`` in
+completion order; the caller sorts. A job that could not finish (its worker died, it ran
+past its time limit, Ray could not run it) comes back as a :class:`Failure`.
 
 The process pool is our own small one rather than ``concurrent.futures``: it knows which
 job each worker holds, so a worker that dies costs only that job a retry (a broken
@@ -12,42 +14,45 @@ limit can be killed and replaced.
 
 from __future__ import annotations
 
+import ctypes
+import logging
 import multiprocessing as mp
 import os
+import signal
 import time
 from collections import Counter, deque
 from multiprocessing.connection import Connection, wait
 from typing import Any, Callable, Protocol, Sequence
 
-TaskFn = Callable[..., dict]
-OnResult = Callable[[int, dict], None]
+from sessionforge.pipeline.jobs import Failure, Job, failure_from_exception, remote_failure
+
 OnProgress = Callable[[int], None]
+JobFn = Callable[[Any, OnProgress], Any]     # (job, progress) -> outcome; module-level, so it pickles
+OnResult = Callable[[int, Any], None]
 
 KILL_GRACE_S = 10.0        # past timeout + this, a worker that ignored the soft limit is killed
 PROGRESS_EVERY_S = 0.25    # how often workers report frames done (keeps pipe traffic tiny)
 
 
 class Executor(Protocol):
-    def map(self, fn: TaskFn, jobs: Sequence[dict], on_result: OnResult, on_progress: OnProgress) -> None:
+    """Runs many jobs; the build's phases do not know which executor runs them."""
+
+    def map(self, fn: JobFn, jobs: Sequence[Job], on_result: OnResult, on_progress: OnProgress) -> None:
         """Run ``fn`` on every job; call ``on_result`` once per job."""
 
     def close(self) -> None:
         """Release workers (a pool or a Ray runtime is kept between ``map`` calls until then)."""
 
 
-def _error(stage: str, message: str) -> dict:
-    return {"status": "error", "stage": stage, "message": message}
-
-
 class LocalExecutor:
     """Runs jobs one after another in this process (no start-up cost; best for one repository)."""
 
-    def map(self, fn: TaskFn, jobs: Sequence[dict], on_result: OnResult, on_progress: OnProgress) -> None:
+    def map(self, fn: JobFn, jobs: Sequence[Job], on_result: OnResult, on_progress: OnProgress) -> None:
         for i, job in enumerate(jobs):
             try:
                 res = fn(job, on_progress)
-            except Exception as exc:  # task functions report their own errors; this is a last resort
-                res = _error("worker", f"{type(exc).__name__}: {exc}")
+            except Exception as exc:  # job functions report their own errors; this is a last resort
+                res = failure_from_exception("worker", exc)
             on_result(i, res)
 
     def close(self) -> None:
@@ -58,9 +63,6 @@ def _die_with_parent() -> None:
     """Linux: have the kernel kill this worker when the build process dies (e.g. ``kill -9``),
     so an orphan never keeps writing into a folder that a resumed build is using."""
     try:
-        import ctypes
-        import signal
-
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):
@@ -89,8 +91,8 @@ def _worker_main(conn: Connection) -> None:
 
         try:
             res = fn(job, progress)
-        except Exception as exc:
-            res = _error("worker", f"{type(exc).__name__}: {exc}")
+        except Exception as exc:  # job functions report their own errors; this is a last resort
+            res = failure_from_exception("worker", exc)
         if pending[0]:
             conn.send(("progress", pending[0]))
         conn.send(("done", index, res))
@@ -105,9 +107,9 @@ class _Worker:
         self.index: int | None = None
         self.deadline: float | None = None
 
-    def give(self, index: int, fn: TaskFn, job: dict) -> None:
+    def give(self, index: int, fn: JobFn, job: Job) -> None:
         self.index = index
-        timeout = job.get("timeout")
+        timeout = job.timeout
         self.deadline = time.monotonic() + timeout + KILL_GRACE_S if timeout else None
         self.conn.send((index, fn, job))  # fn travels by reference: a module-level function
 
@@ -133,7 +135,7 @@ class ProcessExecutor:
         self._ctx = mp.get_context("spawn")
         self._pool: list[_Worker] = []   # kept between map() calls: planning and replay share it
 
-    def map(self, fn: TaskFn, jobs: Sequence[dict], on_result: OnResult, on_progress: OnProgress) -> None:
+    def map(self, fn: JobFn, jobs: Sequence[Job], on_result: OnResult, on_progress: OnProgress) -> None:
         todo: deque[int] = deque(range(len(jobs)))
         deaths: Counter[int] = Counter()
         pool = self._pool
@@ -161,8 +163,8 @@ class ProcessExecutor:
                         i = w.index
                         w.kill()
                         pool.remove(w)
-                        on_result(i, _error("timeout", f"killed after {jobs[i].get('timeout'):g} s "
-                                                       f"(+{KILL_GRACE_S:g} s grace)"))
+                        on_result(i, Failure("timeout", f"killed after {jobs[i].timeout:g} s "
+                                                        f"(+{KILL_GRACE_S:g} s grace)"))
         except BaseException:
             self.close()  # workers may be mid-job: do not hand them the next map's jobs
             raise
@@ -203,8 +205,8 @@ class ProcessExecutor:
         if deaths[i] <= self.retries:
             todo.appendleft(i)
         else:
-            on_result(i, _error("worker", f"worker process died (exit code {code}) on "
-                                          f"{deaths[i]} attempts"))
+            on_result(i, Failure("worker", f"worker process died (exit code {code}) on "
+                                           f"{deaths[i]} attempts"))
 
 
 class RayExecutor:
@@ -226,9 +228,7 @@ class RayExecutor:
         self._started = False
 
     def _init(self) -> Any:
-        import logging
-
-        import ray
+        import ray  # ~1 s to import, and only Ray builds need it
 
         if not ray.is_initialized():
             kwargs: dict[str, Any] = dict(include_dashboard=False, logging_level=logging.WARNING)
@@ -238,7 +238,7 @@ class RayExecutor:
             self._started = True
         return ray
 
-    def map(self, fn: TaskFn, jobs: Sequence[dict], on_result: OnResult, on_progress: OnProgress) -> None:
+    def map(self, fn: JobFn, jobs: Sequence[Job], on_result: OnResult, on_progress: OnProgress) -> None:
         if not jobs:
             return
         ray = self._init()
@@ -254,8 +254,8 @@ class RayExecutor:
                     i = refs.pop(ref)
                     try:
                         res, frames = ray.get(ref)
-                    except Exception as exc:  # WorkerCrashedError after retries, task errors
-                        res, frames = _error("worker", f"{type(exc).__name__}: {str(exc).splitlines()[0]}"), 0
+                    except Exception as exc:  # WorkerCrashedError after retries, errors before fn ran
+                        res, frames = remote_failure("worker", exc), 0
                     if frames > reported[i]:
                         on_progress(frames - reported[i])
                     on_result(i, res)
@@ -267,7 +267,7 @@ class RayExecutor:
                 ray.cancel(ref, force=True)
             ray.kill(board)
 
-    def _poll(self, ray: Any, board: Any, refs: dict, jobs: Sequence[dict], reported: Counter[int],
+    def _poll(self, ray: Any, board: Any, refs: dict, jobs: Sequence[Job], reported: Counter[int],
               on_result: OnResult, on_progress: OnProgress) -> None:
         """Pass on running tasks' frames; force-cancel tasks past their time limit + grace."""
         snapshot = ray.get(board.snapshot.remote())  # {index: (seconds running, frames)}
@@ -278,15 +278,15 @@ class RayExecutor:
             if frames > reported[i]:
                 on_progress(frames - reported[i])
                 reported[i] = frames
-            limit = jobs[i].get("timeout")
+            limit = jobs[i].timeout
             if limit and elapsed > limit + KILL_GRACE_S:
                 ray.cancel(ref, force=True)  # kills the worker; cancelled tasks are not retried
                 del refs[ref]
-                on_result(i, _error("timeout", f"killed after {limit:g} s (+{KILL_GRACE_S:g} s grace)"))
+                on_result(i, Failure("timeout", f"killed after {limit:g} s (+{KILL_GRACE_S:g} s grace)"))
 
     def close(self) -> None:
         if self._started:
-            import ray
+            import ray  # already imported by _init when _started
 
             ray.shutdown()
             self._started = False
@@ -310,7 +310,7 @@ class _ProgressBoard:
         return {i: (now - t, self.frames.get(i, 0)) for i, t in self.start.items()}
 
 
-def _ray_call(fn: TaskFn, job: dict, index: int, board: Any) -> tuple[dict, int]:
+def _ray_call(fn: JobFn, job: Job, index: int, board: Any) -> tuple[Any, int]:
     """Run one job in a Ray worker; returns ``(result, frames reported through progress)``."""
     board.started.remote(index)
     done = [0, time.monotonic()]  # frames so far, last report time

@@ -1,6 +1,6 @@
 """The dataset's tables and summary: ``manifest.parquet``, ``errors.parquet``, ``dataset.json``.
 
-They are written last, from the task results (live or read back from markers), in an
+They are written last, from the slice results (live or read back from markers), in an
 order that derives from the inputs alone: (input order, slice, session). So two builds
 of the same inputs and config give the same tables whatever ran them; only the
 ``seconds`` column and the ``build`` block of dataset.json record timing.
@@ -16,40 +16,40 @@ from typing import Any
 
 import polars as pl
 
-from sessionforge import __version__
+from sessionforge import __version__, formats
 from sessionforge.dataset.tables import (
     BASE_SCHEMA, DATASET_FORMAT, DATASET_FORMAT_VERSION, ERROR_SCHEMA, TAIL_SCHEMA, errors_frame,
 )
 from sessionforge.files import write_atomic, write_json_atomic
+from sessionforge.pipeline.jobs import Failure, ShardRecord, SliceJob, SliceResult
 from sessionforge.pipeline.state import OutputDir
 
 @dataclass
 class Collected:
-    """Session rows, error rows and shard records gathered from all tasks, in dataset order."""
+    """Session rows, error rows and shard records gathered from all slices, in dataset order."""
 
     sessions: list[dict[str, Any]] = field(default_factory=list)
     errors: list[dict[str, Any]] = field(default_factory=list)
-    shards: list[dict[str, Any]] = field(default_factory=list)
+    shards: list[ShardRecord] = field(default_factory=list)
     replay_seconds: float = 0.0
 
-    def add_task(self, key: str, order: int, identity: str, slice_index: int, meta: dict[str, Any],
-                 result: dict[str, Any]) -> None:
-        """Add one replay task's result (ok or error)."""
-        if result.get("status") != "ok":
-            self.add_error(identity, order, slice_index, result.get("stage", "?"), result.get("message", ""))
+    def add_slice(self, job: SliceJob, meta: dict[str, Any], outcome: SliceResult | Failure) -> None:
+        """Add one slice's outcome: its sessions as manifest rows, or its failure as an error row."""
+        if isinstance(outcome, Failure):
+            self.add_error(job.identity, job.order, job.slice, outcome.stage, outcome.message)
             return
-        for n, s in enumerate(result["sessions"]):
-            row = {"id": f"{key}-{n:04d}", "shard": s["shard"], "index": s["index"], "repository": identity,
-                   "input_order": order, "slice": slice_index, "slice_session": n, "first_commit": s["first_commit"],
-                   "last_commit": s["last_commit"], "commits": s["commits"], "frames": s["frames"],
-                   "actions": s["actions"], "bytes": s["bytes"], "lossless_failures": s["lossless_failures"],
-                   "license": meta.get("license"), "language": meta.get("language"), "stars": meta.get("stars"),
-                   "seconds": s["seconds"]}
-            for reason, count in s["skipped"].items():
+        for n, s in enumerate(outcome.sessions):
+            row = {"id": f"{job.slice_id}-{n:04d}", "shard": s.shard, "index": s.index, "repository": job.identity,
+                   "input_order": job.order, "slice": job.slice, "slice_session": n,
+                   "first_commit": s.first_commit, "last_commit": s.last_commit, "commits": s.commits,
+                   "frames": s.frames, "actions": s.actions, "bytes": s.bytes,
+                   "lossless_failures": s.lossless_failures, "license": meta.get("license"),
+                   "language": meta.get("language"), "stars": meta.get("stars"), "seconds": s.seconds}
+            for reason, count in s.skipped.items():
                 row[f"skipped_{reason}"] = count
             self.sessions.append(row)
-            self.replay_seconds += s["seconds"]
-        self.shards.extend(result["shards"])
+            self.replay_seconds += s.seconds
+        self.shards.extend(outcome.shards)
 
     def add_error(self, identity: str, order: int | None, slice_index: int | None, stage: str, message: str) -> None:
         self.errors.append({"repository": identity, "input_order": order, "slice": slice_index,
@@ -95,7 +95,7 @@ def parquet_bytes(df: pl.DataFrame) -> bytes:
     return buf.getvalue()
 
 
-def write_outputs(outdir: OutputDir, collected: Collected, output_config: dict[str, Any], inputs: list[str],
+def write_dataset_tables(outdir: OutputDir, collected: Collected, output_config: dict[str, Any], inputs: list[str],
                   filtered: int, build_info: dict[str, Any]) -> dict[str, Any]:
     """Write errors, manifest, then dataset.json (last: its presence means the dataset is complete)."""
     manifest = manifest_frame(collected.sessions)
@@ -111,7 +111,7 @@ def write_outputs(outdir: OutputDir, collected: Collected, output_config: dict[s
         "format": DATASET_FORMAT, "format_version": DATASET_FORMAT_VERSION,
         "sessionforge_version": __version__, "termstream_version": _termstream_version(),
         "config": output_config, "inputs": inputs, "totals": tot,
-        "shards": {s["name"]: {"sha256": s["sha256"], "bytes": s["bytes"]} for s in collected.shards},
+        "shards": {s.name: {"sha256": s.sha256, "bytes": s.bytes} for s in collected.shards},
         "build": build_info,
     }
     write_json_atomic(outdir.dataset_json, doc)
@@ -119,8 +119,4 @@ def write_outputs(outdir: OutputDir, collected: Collected, output_config: dict[s
 
 
 def _termstream_version() -> Any:
-    try:
-        from sessionforge import formats
-    except ImportError:
-        return None
     return getattr(formats, "FORMAT_VERSION", getattr(formats, "VERSION", None))

@@ -4,34 +4,25 @@ Everything here is a pure function of the inputs and the output config, so task 
 slice boundaries and shard names are the same on every run, executor and worker count;
 that is what makes the dataset byte-identical and a killed build resumable.
 
-``prepare_repo`` runs on a worker (cloning and walking history are the slow parts) and
-returns a small JSON-able dict; :func:`make_tasks` turns those into replay tasks.
+``plan_repo`` runs on a worker (cloning and walking history are the slow parts) and
+returns a small :class:`~sessionforge.pipeline.jobs.RepoPlan`; :func:`slice_jobs` turns it
+into one :class:`~sessionforge.pipeline.jobs.SliceJob` per slice.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
 from typing import Any
 
+import pygit2
+
+from sessionforge.config import from_dict
+from sessionforge.pipeline.clone import clone_cached
 from sessionforge.pipeline.inputs import RepoSpec
-
-
-@dataclass(frozen=True)
-class ReplayTask:
-    """One unit of work: replay commits ``[start, stop)`` of one repository's commit list."""
-
-    task_id: str
-    order: int          # the repository's position in the inputs (dataset order)
-    identity: str
-    path: str           # local repository (a clone for URL inputs)
-    slice: int
-    start: int
-    stop: int
-    first_commit: str   # commits[start] and commits[stop - 1] at planning time (the resume check)
-    last_commit: str
-    commits: tuple[str, ...] = ()  # commits[start:stop]: the task replays these, never walks history again
+from sessionforge.pipeline.jobs import Failure, failure_from_exception, PlanJob, RepoPlan, SliceJob, SlicePlan
+from sessionforge.pipeline.time_limit import time_limit
+from sessionforge.replay import ReplayConfig, list_commits
 
 
 def repo_key(identity: str) -> str:
@@ -41,11 +32,8 @@ def repo_key(identity: str) -> str:
     return f"{slug}-{hashlib.sha1(identity.encode()).hexdigest()[:12]}"
 
 
-def prepare_task_id(identity: str) -> str:
-    return f"prep-{repo_key(identity)}"
-
-
-def replay_task_id(identity: str, slice_index: int) -> str:
+def slice_id(identity: str, slice_index: int) -> str:
+    """The stable id of a repository's slice: it names the slice's shards and marker."""
     return f"{repo_key(identity)}-s{slice_index:05d}"
 
 
@@ -54,58 +42,41 @@ def slice_bounds(n_commits: int, slice_commits: int) -> list[tuple[int, int]]:
     return [(a, min(a + slice_commits, n_commits)) for a in range(0, n_commits, slice_commits)]
 
 
-def prepare_repo(job: dict[str, Any], progress: Any = None) -> dict[str, Any]:
+def plan_repo(job: PlanJob, progress: Any = None) -> RepoPlan | Failure:
     """Worker side of planning: clone if needed, open, list commits, slice.
 
-    ``job`` holds ``identity``, ``path`` or ``url``, ``cache_dir``, ``replay`` (a
-    ReplayConfig dict) and ``slice_commits``. Returns ``{"status": "ok", "path",
-    "commits", "slices": [[start, stop, first, last, [commit ids of the slice]], ...]}`` or an
-    error dict with ``stage`` and ``message``; never raises for a bad repository.
+    Never raises for a bad repository: any failure becomes a :class:`Failure` naming the stage.
     """
-    from sessionforge.pipeline.task import time_limit
-
     stage = ["clone"]  # where we are, for the error row
     try:
-        with time_limit(job.get("timeout")):
-            return _prepare(job, stage)
+        with time_limit(job.timeout):
+            return _plan(job, stage)
     except Exception as exc:  # any failure of one repository is an error row, never a crash
-        return _error(stage[0], f"{type(exc).__name__}: {exc}")
+        return failure_from_exception(stage[0], exc)
 
 
-def _prepare(job: dict[str, Any], stage: list[str]) -> dict[str, Any]:
-    import pygit2
-
-    from sessionforge.pipeline.clone import clone_cached
-    from sessionforge.config import from_dict
-    from sessionforge.replay import ReplayConfig, list_commits
-
-    path = job.get("path")
+def _plan(job: PlanJob, stage: list[str]) -> RepoPlan | Failure:
+    path = job.path
     if path is None:
-        path = str(clone_cached(job["url"], job["cache_dir"]))
+        assert job.url is not None, "a PlanJob names a path or a URL"
+        path = str(clone_cached(job.url, job.cache_dir))
     stage[0] = "open"
     try:
         pygit2.Repository(path)
     except (pygit2.GitError, KeyError) as exc:
-        return _error("open", f"not a git repository: {path} ({exc})")
+        return Failure("open", f"not a git repository: {path} ({exc})")
     stage[0] = "plan"
-    cfg = from_dict(ReplayConfig, job["replay"])
-    commits = list_commits(path, cfg)
+    commits = [str(c) for c in list_commits(path, from_dict(ReplayConfig, job.replay))]
     if not commits:
-        return _error("plan", "no commits to replay (empty repository or empty commit range)")
-    commits = [str(c) for c in commits]
-    # The slice's ids travel with its task: one history walk per repository, not one per slice.
-    slices = [[a, b, commits[a], commits[b - 1], commits[a:b]]
-              for a, b in slice_bounds(len(commits), job["slice_commits"])]
-    return {"status": "ok", "path": path, "commits": len(commits), "slices": slices}
+        return Failure("plan", "no commits to replay (empty repository or empty commit range)")
+    # The slice's ids travel with its job: one history walk per repository, not one per slice.
+    slices = tuple(SlicePlan(a, b, tuple(commits[a:b])) for a, b in slice_bounds(len(commits), job.slice_commits))
+    return RepoPlan(path=path, commits=len(commits), slices=slices)
 
 
-def make_tasks(order: int, spec: RepoSpec, prepared: dict[str, Any]) -> list[ReplayTask]:
-    """The replay tasks of one prepared repository, in slice order."""
-    return [ReplayTask(task_id=replay_task_id(spec.identity, k), order=order, identity=spec.identity,
-                       path=prepared["path"], slice=k, start=a, stop=b, first_commit=first, last_commit=last,
-                       commits=tuple(ids))
-            for k, (a, b, first, last, ids) in enumerate(prepared["slices"])]
-
-
-def _error(stage: str, message: str) -> dict[str, Any]:
-    return {"status": "error", "stage": stage, "message": message}
+def slice_jobs(order: int, spec: RepoSpec, plan: RepoPlan, config: dict[str, Any], out: str,
+               timeout: float | None) -> list[SliceJob]:
+    """The replay jobs of one planned repository, in slice order."""
+    return [SliceJob(slice_id=slice_id(spec.identity, k), order=order, identity=spec.identity, path=plan.path,
+                     slice=k, plan=sp, config=config, out=out, timeout=timeout)
+            for k, sp in enumerate(plan.slices)]

@@ -7,18 +7,19 @@
     OUT/errors.parquet          one row per failure     }
     OUT/dataset.json            config, totals, sha256 per shard
     OUT/.build/state.json       the output config this folder is being built with
-    OUT/.build/tasks/*.json     one completion marker per finished task (ok or error)
-    OUT/.build/staging/<task>/  a running task's shards before they are moved into shards/
+    OUT/.build/done/*.json      one completion marker per finished slice (ok or error)
+    OUT/.build/staging/<slice>.<attempt>/  a running slice's shards before they move into shards/
     OUT/.cache/repos/           default clone cache (kept by --overwrite)
 
-A task's marker is written (atomically) only after all its shards are in ``shards/``,
-so after a ``kill -9`` a rerun redoes exactly the tasks without a marker; since task
-output is deterministic, a task redone after dying between two shard renames rewrites
+A slice's marker is written (atomically) only after all its shards are in ``shards/``,
+so after a ``kill -9`` a rerun redoes exactly the slices without a marker; since slice
+output is deterministic, a slice redone after dying between two shard renames rewrites
 the same bytes.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import shutil
 from pathlib import Path
@@ -27,6 +28,7 @@ from typing import Any
 from sessionforge import __version__
 from sessionforge.errors import SessionforgeError
 from sessionforge.files import write_json_atomic
+from sessionforge.pipeline.jobs import Failure, SliceJob, SliceResult, slice_outcome_from_json
 
 OUR_ENTRIES = ("shards", "manifest.parquet", "errors.parquet", "dataset.json", ".build")
 
@@ -42,7 +44,7 @@ class OutputDir:
         self.root = Path(root)
         self.shards = self.root / "shards"
         self.build = self.root / ".build"
-        self.tasks = self.build / "tasks"
+        self.markers = self.build / "done"
         self.staging = self.build / "staging"
         self.state = self.build / "state.json"
         self.manifest = self.root / "manifest.parquet"
@@ -55,7 +57,7 @@ class OutputDir:
         if overwrite:
             self.clear()
         self.check(output_config)
-        for d in (self.shards, self.tasks, self.staging):
+        for d in (self.shards, self.markers, self.staging):
             d.mkdir(parents=True, exist_ok=True)
         if not self.state.is_file():
             write_json_atomic(self.state, {"config": output_config, "sessionforge": __version__})
@@ -86,8 +88,6 @@ class OutputDir:
     def lock(self) -> Any:
         """Hold an exclusive lock on this folder for the life of the returned file object, so two
         builds never write into one folder at once (the kernel drops it if the build is killed)."""
-        import fcntl
-
         self.build.mkdir(parents=True, exist_ok=True)
         f = open(self.build / "lock", "w")
         try:
@@ -112,22 +112,20 @@ class OutputDir:
             elif p.exists():
                 p.unlink()
 
-    def marker_path(self, task_id: str) -> Path:
-        return self.tasks / f"{task_id}.json"
+    def marker_path(self, slice_id: str) -> Path:
+        return self.markers / f"{slice_id}.json"
 
-    def read_marker(self, task_id: str) -> dict[str, Any] | None:
-        """The marker of a finished task, or None (missing or unreadable = not finished)."""
-        p = self.marker_path(task_id)
+    def read_marker(self, slice_id: str) -> tuple[list[Any] | None, SliceResult | Failure] | None:
+        """The marker of a finished slice as ``(plan key, outcome)``, or None (missing or
+        unreadable = not finished: the slice is replayed again)."""
         try:
-            return json.loads(p.read_text())
-        except (OSError, ValueError):
+            return slice_outcome_from_json(json.loads(self.marker_path(slice_id).read_text()))
+        except (OSError, ValueError, KeyError, TypeError):
             return None
 
-    def write_marker(self, task_id: str, result: dict[str, Any]) -> None:
-        write_json_atomic(self.marker_path(task_id), result)
-
-    def drop_marker(self, task_id: str) -> None:
-        self.marker_path(task_id).unlink(missing_ok=True)
+    def write_failure_marker(self, job: SliceJob, failure: Failure) -> None:
+        """Remember a slice's failure, so a resumed build keeps it unless told to retry."""
+        write_json_atomic(self.marker_path(job.slice_id), {**failure.to_json(), "plan": job.plan_key()})
 
 
 def _first_difference(old: Any, new: Any, prefix: str = "") -> str:

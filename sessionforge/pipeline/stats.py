@@ -12,6 +12,7 @@ import polars as pl
 from sessionforge.dataset import read_dataset
 from sessionforge.errors import SessionforgeError
 from sessionforge.files import sha256_file
+from sessionforge.formats import open_shard
 
 QUANTILES = (0.0, 0.1, 0.5, 0.9, 1.0)
 
@@ -38,8 +39,6 @@ def top_actions(root: Path, listed: dict[str, Any], sample_shards: int, max_fram
     A sampled shard whose sha256 differs from dataset.json is an error: numbers from a
     corrupt or replaced shard would be silently wrong.
     """
-    from sessionforge.formats import open_shard
-
     shards = sorted(listed)
     if not shards or sample_shards <= 0:
         return {"sampled_shards": 0, "sampled_frames": 0, "top": []}

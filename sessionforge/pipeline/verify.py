@@ -17,7 +17,13 @@ from typing import Any, Callable
 import numpy as np
 import polars as pl
 
+from sessionforge.config import from_dict
 from sessionforge.dataset import check_shards, read_dataset
+from sessionforge.formats import FormatError, open_shard
+from sessionforge.pipeline.clone import clone_cached
+from sessionforge.pipeline.config import BuildConfig
+from sessionforge.pipeline.inputs import is_url
+from sessionforge.replay import list_commits, replay_repository
 
 
 @dataclass
@@ -38,8 +44,6 @@ class VerifyReport:
 
 def verify_dataset(root: str | Path, deep: int = 0, progress: Callable[[str], None] | None = None) -> VerifyReport:
     """Check ``root`` as described in the module docstring; never raises for a bad shard."""
-    from sessionforge.formats import FormatError, open_shard
-
     tables = read_dataset(root)
     root, doc, manifest = tables.root, tables.doc, tables.manifest
     rep = VerifyReport()
@@ -65,8 +69,6 @@ def verify_dataset(root: str | Path, deep: int = 0, progress: Callable[[str], No
 
 
 def _check_shard(r: Any, name: str, rows: pl.DataFrame, rep: VerifyReport) -> None:
-    from sessionforge.formats import FormatError
-
     if len(r.sessions) != rows.height:
         rep.problems.append(f"shards/{name}: {len(r.sessions)} sessions, the manifest lists {rows.height}")
     for row in rows.iter_rows(named=True):
@@ -162,13 +164,6 @@ def _deep(root: Path, doc: dict[str, Any], manifest: pl.DataFrame, n: int, rep: 
     """Replay ``n`` evenly spaced sessions again and compare every frame; each slice holding a
     picked session is replayed once, from its start, since the editor's state carries over
     from one session to the next within a slice."""
-    from sessionforge.pipeline.clone import clone_cached
-    from sessionforge.pipeline.config import BuildConfig
-    from sessionforge.pipeline.inputs import is_url
-    from sessionforge.config import from_dict
-    from sessionforge.formats import open_shard
-    from sessionforge.replay import list_commits, replay_repository
-
     cfg = from_dict(BuildConfig, doc["config"])
     picks = np.unique(np.linspace(0, manifest.height - 1, num=min(n, manifest.height)).round().astype(int))
     cache = (doc.get("build", {}).get("run", {}) or {}).get("cache_dir") or str(root / ".cache" / "repos")

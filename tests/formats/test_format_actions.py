@@ -82,7 +82,7 @@ def test_consumers_read_actions_without_decoding(tmp_path, monkeypatch):
     from collections import Counter
 
     from sessionforge.pipeline.stats import readable_action, top_actions
-    from sessionforge.pipeline.task import sha256_file
+    from sessionforge.files import sha256_file
     from sessionforge.dataset import ShardSet
 
     rng = np.random.default_rng(5)

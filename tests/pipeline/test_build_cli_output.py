@@ -9,7 +9,8 @@ from buildkit import BUILD_ARGS, make_small_repo
 from clikit import run_main
 from rich.console import Console
 
-from sessionforge.pipeline.progress import BuildProgress, summary_table
+from sessionforge.pipeline.jobs import Failure
+from sessionforge.pipeline.build_progress import BuildProgress, summary_table
 
 
 
@@ -43,13 +44,11 @@ def test_summary_and_progress_treat_reasons_and_phases_as_text():
         buf = io.StringIO()
         p = BuildProgress(Console(file=buf, force_terminal=tty, width=200, color_system=None))
         p.start("plan[/x] [red]", 1, repos=["r[red]z"])
-        p.task_done("r[red]z/[id].tsx", {"status": "error", "stage": "replay", "message": "bad [/b] path"},
-                    repo="r[red]z")
+        p.job_done("r[red]z/[id].tsx", Failure("replay", "bad [/b] path"), repo="r[red]z")
         p.stop()
         text = buf.getvalue()
         assert "plan[/x] [red]" in text, (tty, text)
-        if not tty:
-            assert "r[red]z/[id].tsx: FAILED at replay: bad [/b] path" in text
+        assert "r[red]z/[id].tsx: FAILED at replay: bad [/b] path" in text  # failures show on a terminal too
 
 
 def test_dataset_paths_with_brackets_work_everywhere(tmp_path, capsys):

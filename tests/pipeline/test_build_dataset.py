@@ -134,9 +134,9 @@ def test_file_url_and_manifest_inputs_with_filters(repos, tmp_path):
 
 
 def _kill_when(proc: subprocess.Popen, out: Path, markers: int, timeout: float = 120) -> int:
-    """SIGKILL the build's process group once ``markers`` tasks are marked done."""
+    """SIGKILL the build's process group once ``markers`` slices are marked done."""
     deadline = time.monotonic() + timeout
-    tasks = out / ".build" / "tasks"
+    tasks = out / ".build" / "done"
     while time.monotonic() < deadline:
         done = len(list(tasks.glob("*.json"))) if tasks.is_dir() else 0
         if done >= markers or proc.poll() is not None:
@@ -153,7 +153,7 @@ def test_killed_build_resumes_to_the_same_dataset(repos, tmp_path):
     clean = tmp_path / "clean"
     cfg = small_config("local", slice_commits=2)
     build_dataset(repos, clean, cfg)
-    total = len(list((clean / ".build" / "tasks").glob("*.json")))       # 5 + 3 + 2 slices
+    total = len(list((clean / ".build" / "done").glob("*.json")))       # 5 + 3 + 2 slices
     assert total == 10
     out = tmp_path / "killed"
     cmd = [*sf_command(), "build-dataset", *repos, "--out", str(out), *args]
@@ -169,11 +169,11 @@ def test_killed_build_resumes_to_the_same_dataset(repos, tmp_path):
     proc = subprocess.run(cmd, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     doc = json.loads((out / "dataset.json").read_text())
-    assert 0 < doc["build"]["tasks_run"] < total                       # only the missing work was redone
+    assert 0 < doc["build"]["slices_run"] < total                       # only the missing work was redone
     assert snapshot(out) == snapshot(clean)
     # a finished build run again does nothing and changes nothing
     build_dataset(repos, out, cfg)
-    assert json.loads((out / "dataset.json").read_text())["build"]["tasks_run"] == 0
+    assert json.loads((out / "dataset.json").read_text())["build"]["slices_run"] == 0
     assert snapshot(out) == snapshot(clean)
 
 
@@ -198,7 +198,7 @@ def test_rerun_after_new_commits_redoes_only_the_grown_slice(tmp_path):
     build_dataset([str(f.path)], out, small_config("local"))
     f.commit({"f0.txt": "grown\n"}, "new work")                           # the last slice is now [6, 9)
     res = build_dataset([str(f.path)], out, small_config("local"))
-    assert res.tasks_run == 1 and res.doc["totals"]["commits"] == 9
+    assert res.slices_run == 1 and res.doc["totals"]["commits"] == 9
     fresh = tmp_path / "fresh"
     build_dataset([str(f.path)], fresh, small_config("local"))
     assert snapshot(out) == snapshot(fresh)

@@ -1,4 +1,4 @@
-"""Executors with a fake task: every job reported once, worker death retried, stuck workers killed."""
+"""Executors with a fake job: every job reported once, worker death retried, stuck workers killed."""
 
 from __future__ import annotations
 
@@ -6,28 +6,41 @@ import os
 import time
 from pathlib import Path
 
+from dataclasses import dataclass
+
 import pytest
 
 from sessionforge.pipeline.executors import LocalExecutor, ProcessExecutor, RayExecutor
-from sessionforge.pipeline.task import TaskTimeout, time_limit
+from sessionforge.pipeline.jobs import Failure
+from sessionforge.pipeline.time_limit import TimeLimitExceeded, time_limit
 
 
-def square(job: dict, progress=None) -> dict:
-    """Fake task: reports progress, and dies (like an OOM kill) on the first attempts listed in `die`."""
+@dataclass(frozen=True)
+class FakeJob:
+    x: int
+    dir: str
+    die: int = 0        # die (like an OOM kill) on this many first attempts
+    ticks: int = 0      # report one frame per 0.1 s this many times
+    sleep: float = 0.0
+    timeout: float | None = None
+
+
+def square(job: FakeJob, progress=None) -> dict:
+    """Fake job function: reports progress, and dies on the first ``job.die`` attempts."""
     if progress:
-        progress(job["x"])
-    flag = Path(job["dir"]) / f"attempt-{job['x']}"
+        progress(job.x)
+    flag = Path(job.dir) / f"attempt-{job.x}"
     attempts = int(flag.read_text()) if flag.exists() else 0
     flag.write_text(str(attempts + 1))
-    if attempts < job.get("die", 0):
+    if attempts < job.die:
         os._exit(9)
-    for _ in range(job.get("ticks", 0)):  # a long task that reports frames as it goes
+    for _ in range(job.ticks):  # a long job that reports frames as it goes
         time.sleep(0.1)
         if progress:
             progress(1)
-    if job.get("sleep"):
-        time.sleep(job["sleep"])
-    return {"status": "ok", "y": job["x"] ** 2, "pid": os.getpid()}
+    if job.sleep:
+        time.sleep(job.sleep)
+    return {"y": job.x ** 2, "pid": os.getpid()}
 
 
 def _run(ex, jobs):
@@ -38,7 +51,7 @@ def _run(ex, jobs):
 
 
 def test_local_and_process_pool_return_every_result_once(tmp_path):
-    jobs = [{"x": x, "dir": str(tmp_path)} for x in range(6)]
+    jobs = [FakeJob(x, str(tmp_path)) for x in range(6)]
     local, f1 = _run(LocalExecutor(), jobs)
     for p in tmp_path.iterdir():
         p.unlink()
@@ -50,18 +63,18 @@ def test_local_and_process_pool_return_every_result_once(tmp_path):
 
 
 def test_dead_worker_costs_only_its_job_a_retry(tmp_path):
-    jobs = [{"x": x, "dir": str(tmp_path), "die": 1 if x == 2 else 0} for x in range(4)]
-    jobs.append({"x": 9, "dir": str(tmp_path), "die": 5})  # dies every time: error after retries
+    jobs = [FakeJob(x, str(tmp_path), die=1 if x == 2 else 0) for x in range(4)]
+    jobs.append(FakeJob(9, str(tmp_path), die=5))  # dies every time: error after retries
     results, _ = _run(ProcessExecutor(workers=2, retries=2), jobs)
     assert [results[i]["y"] for i in range(4)] == [0, 1, 4, 9]
     assert (tmp_path / "attempt-2").read_text() == "2"     # died once, retried once
     assert (tmp_path / "attempt-0").read_text() == "1"     # neighbours were not rerun
-    assert results[4]["status"] == "error" and results[4]["stage"] == "worker"
-    assert "3 attempts" in results[4]["message"] and (tmp_path / "attempt-9").read_text() == "3"
+    assert isinstance(results[4], Failure) and results[4].stage == "worker"
+    assert "3 attempts" in results[4].message and (tmp_path / "attempt-9").read_text() == "3"
 
 
 def test_soft_time_limit_raises_in_the_task():
-    with pytest.raises(TaskTimeout):
+    with pytest.raises(TimeLimitExceeded):
         with time_limit(0.2):
             time.sleep(2)
     with time_limit(1.0):       # no alarm left behind
@@ -73,12 +86,11 @@ def test_stuck_worker_is_killed_at_the_time_limit_and_the_pool_goes_on(tmp_path,
     import sessionforge.pipeline.executors as ex_mod
 
     monkeypatch.setattr(ex_mod, "KILL_GRACE_S", 0.2)   # the fake task ignores the soft limit
-    jobs = [{"x": 1, "dir": str(tmp_path), "sleep": 60, "timeout": 0.3}, {"x": 2, "dir": str(tmp_path)},
-            {"x": 3, "dir": str(tmp_path)}]
+    jobs = [FakeJob(1, str(tmp_path), sleep=60, timeout=0.3), FakeJob(2, str(tmp_path)), FakeJob(3, str(tmp_path))]
     t0 = time.monotonic()
     results, _ = _run(ProcessExecutor(workers=1), jobs)
     assert time.monotonic() - t0 < 30
-    assert results[0]["status"] == "error" and results[0]["stage"] == "timeout"
+    assert isinstance(results[0], Failure) and results[0].stage == "timeout"
     assert [results[1]["y"], results[2]["y"]] == [4, 9]
 
 
@@ -101,11 +113,11 @@ def test_pool_replaces_a_worker_that_died_while_idle(tmp_path):
     ex = ProcessExecutor(workers=1)
     res: dict = {}
     try:
-        ex.map(square, [{"x": 1, "dir": str(tmp_path)}], res.__setitem__, lambda n: None)
+        ex.map(square, [FakeJob(1, str(tmp_path))], res.__setitem__, lambda n: None)
         first = res[0]["pid"]
         os.kill(first, signal.SIGKILL)
         time.sleep(0.2)
-        ex.map(square, [{"x": 2, "dir": str(tmp_path)}], res.__setitem__, lambda n: None)
+        ex.map(square, [FakeJob(2, str(tmp_path))], res.__setitem__, lambda n: None)
     finally:
         ex.close()
     assert res[0]["y"] == 4 and res[0]["pid"] != first
@@ -121,9 +133,9 @@ def test_ray_streams_progress_and_kills_a_task_stuck_past_its_time_limit(tmp_pat
     # Ray workers do not have tests/ on their path: ship this module's fake task by value.
     ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
     monkeypatch.setattr(ex_mod, "KILL_GRACE_S", 0.2)  # the sleeping job ignores the soft limit
-    jobs = [{"x": 1, "dir": str(tmp_path), "sleep": 60, "timeout": 0.3},
-            {"x": 2, "dir": str(tmp_path), "ticks": 20},  # ~2 s, one frame per 0.1 s
-            {"x": 3, "dir": str(tmp_path)}]
+    jobs = [FakeJob(1, str(tmp_path), sleep=60, timeout=0.3),
+            FakeJob(2, str(tmp_path), ticks=20),  # ~2 s, one frame per 0.1 s
+            FakeJob(3, str(tmp_path))]
     events: list[tuple] = []
     ex = RayExecutor(None, workers=2)
     t0 = time.monotonic()
@@ -134,7 +146,7 @@ def test_ray_streams_progress_and_kills_a_task_stuck_past_its_time_limit(tmp_pat
     assert time.monotonic() - t0 < 60  # not the stuck job's 60 s
     results = {e[1]: e[2] for e in events if e[0] == "result"}
     assert sorted(results) == [0, 1, 2]
-    assert results[0]["status"] == "error" and results[0]["stage"] == "timeout"
+    assert isinstance(results[0], Failure) and results[0].stage == "timeout"
     assert [results[1]["y"], results[2]["y"]] == [4, 9]
     # Frames of the ticking job reached the driver while it ran, and every frame exactly once.
     first_frames = next(k for k, e in enumerate(events) if e[0] == "frames")

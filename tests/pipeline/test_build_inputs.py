@@ -11,7 +11,8 @@ import pytest
 
 from gitfactory import RepoFactory
 from sessionforge.pipeline.clone import cache_path, clone_cached
-from sessionforge.pipeline.config import BuildConfig, FilterConfig, output_config, parse_frame_size, parse_size
+from sessionforge.config import parse_frame_size
+from sessionforge.pipeline.config import BuildConfig, FilterConfig, output_config, parse_size
 from sessionforge.pipeline.inputs import ManifestError, is_url, resolve_inputs
 from sessionforge.pipeline.state import BuildStateError, OutputDir
 from sessionforge.errors import ConfigError

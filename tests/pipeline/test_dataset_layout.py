@@ -49,17 +49,17 @@ def test_out_inside_an_existing_dataset_is_refused(reference, repos, tmp_path):
     assert not (reference / "nested").exists()
 
 
-def test_replay_tasks_take_their_commits_from_the_plan(reference, repos, tmp_path, monkeypatch):
-    import sessionforge.replay as replay
+def test_replay_slices_take_their_commits_from_the_plan(reference, repos, tmp_path, monkeypatch):
+    import sessionforge.pipeline.plan as plan
 
     calls = []
-    real = replay.list_commits
+    real = plan.list_commits
 
     def counting(*args, **kwargs):
         calls.append(args[0])
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(replay, "list_commits", counting)
+    monkeypatch.setattr(plan, "list_commits", counting)
     out = tmp_path / "data"
     build_dataset(repos, out, small_config("local"))   # 2 + 1 + 1 slices: one walk per repository
     assert len(calls) == len(repos)

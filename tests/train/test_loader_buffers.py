@@ -135,7 +135,9 @@ def test_streaming_step_over_pooled_loader_windows_equals_full_backprop(tiny_dat
         assert got.loss == pytest.approx(full.loss, rel=1e-12)
         for n, p in model.named_parameters():
             torch.testing.assert_close(p.grad, want[n], rtol=1e-9, atol=1e-12, msg=n)
-    assert a.buffers.allocated <= 3  # not one per chunk
+    # Not one per chunk: at most the pool's size (how many sets are held at once depends on when
+    # the prefetch thread drops the previous chunk, which a loaded machine makes later).
+    assert a.buffers.allocated <= a.buffers.POOL
     pool.shutdown()
     a.close(), b.close()
 

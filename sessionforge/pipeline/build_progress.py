@@ -1,8 +1,9 @@
-"""What a person watching the build sees: a progress bar on a terminal, one line per task in a
+"""What a person watching the build sees: a progress bar on a terminal, one line per job in a
 log (batch jobs), and the summary table at the end."""
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from typing import Any
@@ -12,9 +13,11 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from sessionforge.pipeline.jobs import Failure, SliceResult
+
 
 class BuildProgress:
-    """Tracks tasks done and frames replayed; draws a rich bar on a TTY, else logs lines."""
+    """Tracks jobs done and frames replayed; draws a rich bar on a TTY, else logs lines."""
 
     def __init__(self, console: Console | None = None, enabled: bool = True) -> None:
         self.console = console or Console(stderr=True)
@@ -23,7 +26,7 @@ class BuildProgress:
         self.frames = 0
         self.t0 = time.perf_counter()
         self._progress: Progress | None = None
-        self._task: Any = None
+        self._bar: Any = None  # rich's id of the bar
         self._done = 0
         self._total = 0
         self._phase = ""
@@ -31,8 +34,8 @@ class BuildProgress:
         self._repos_done = 0
 
     def start(self, phase: str, total: int, repos: list[str] | None = None) -> None:
-        """Begin a phase ("planning", "replaying") of ``total`` tasks; ``repos[i]`` is task i's
-        repository, so the bar can count repositories finished, not only tasks."""
+        """Begin a phase ("planning", "replaying") of ``total`` jobs; ``repos[i]`` is job i's
+        repository, so the bar can count repositories finished, not only jobs."""
         self.stop()
         self._phase, self._total, self._done = phase, total, 0
         self._repo_left = {}
@@ -44,15 +47,15 @@ class BuildProgress:
         if self.live:
             self._progress = Progress(
                 TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                TextColumn("tasks  {task.fields[repos]}  {task.fields[frames]:,} frames  "
+                TextColumn("jobs  {task.fields[repos]}  {task.fields[frames]:,} frames  "
                            "{task.fields[rate]:,.0f} frames/s"),
                 TimeElapsedColumn(), console=self.console, transient=False)
             self._progress.start()
             # the description is formatted into "[bold]...": escape it, it is text, not markup
-            self._task = self._progress.add_task(escape(phase), total=total, frames=self.frames, rate=0.0,
+            self._bar = self._progress.add_task(escape(phase), total=total, frames=self.frames, rate=0.0,
                                                  repos=self._repos_text())
         elif self.enabled and total:
-            self.console.print(f"{phase}: {total} task(s)", highlight=False, markup=False, soft_wrap=True)
+            self.console.print(f"{phase}: {total} job{'' if total == 1 else 's'}", highlight=False, markup=False, soft_wrap=True)
 
     def add_frames(self, n: int) -> None:
         self.frames += n
@@ -61,23 +64,29 @@ class BuildProgress:
     def _repos_text(self) -> str:
         return f"{self._repos_done}/{len(self._repo_left)} repos" if self._repo_left else ""
 
-    def task_done(self, name: str, result: dict[str, Any], repo: str | None = None) -> None:
-        """One task finished; ``repo`` (its repository) counts toward repositories done."""
+    def job_done(self, name: str, outcome: object, repo: str | None = None) -> None:
+        """One job finished with ``outcome`` (a plan, a slice result or a
+        :class:`~sessionforge.pipeline.jobs.Failure`); ``repo`` counts toward repositories done."""
         if repo in self._repo_left:
             self._repo_left[repo] -= 1
             self._repos_done += self._repo_left[repo] == 0
         self._done += 1
         self._refresh(advance=1)
-        if self.enabled and not self.live:
-            if result.get("status") == "ok" and self._phase == "planning":
-                return  # a log line per planned repository is noise; failures are still logged
-            if result.get("status") == "ok":
-                frames = sum(s["frames"] for s in result.get("sessions", []))
-                what = f"ok, {frames:,} frames" if "sessions" in result else "ok"
-            else:
-                what = f"FAILED at {result.get('stage')}: {result.get('message')}"
-            self.console.print(f"[{self._done}/{self._total}] {name}: {what}", highlight=False, markup=False,
-                               soft_wrap=True)  # one line per task in a log, however long
+        if not self.enabled:
+            return
+        if isinstance(outcome, Failure):
+            # Failures are printed on a terminal too (above the bar): the summary only counts them.
+            what = f"FAILED at {outcome.stage}: {outcome.message}"
+            if outcome.detail and os.environ.get("SESSIONFORGE_DEBUG"):
+                what += "\n" + outcome.detail.rstrip()
+        elif self.live or self._phase == "planning":
+            return  # a log line per planned repository is noise; the bar shows the rest
+        elif isinstance(outcome, SliceResult):
+            what = f"ok, {outcome.frames:,} frames"
+        else:
+            what = "ok"
+        self.console.print(f"[{self._done}/{self._total}] {name}: {what}", highlight=False, markup=False,
+                           soft_wrap=True)  # one line per job in a log, however long
 
     def rate(self) -> float:
         dt = time.perf_counter() - self.t0
@@ -85,7 +94,7 @@ class BuildProgress:
 
     def _refresh(self, advance: int = 0) -> None:
         if self._progress is not None:
-            self._progress.update(self._task, advance=advance, frames=self.frames, rate=self.rate(),
+            self._progress.update(self._bar, advance=advance, frames=self.frames, rate=self.rate(),
                                   repos=self._repos_text())
 
     def stop(self) -> None:

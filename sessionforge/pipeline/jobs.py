@@ -1,0 +1,193 @@
+"""What the build's driver sends to workers and what comes back: small, typed, picklable records.
+
+Two kinds of job run on an executor:
+
+- :class:`PlanJob` -> :class:`RepoPlan`: clone or open one repository, list its commits, cut
+  them into slices;
+- :class:`SliceJob` -> :class:`SliceResult`: replay one slice into its own shards.
+
+Either can end in a :class:`Failure` instead (a bad repository, a time limit, a dead worker):
+an error row in the dataset, never a stopped build. Every record is a frozen dataclass of
+plain values, so the process pool and Ray move it as cheaply as the dicts they replaced, and
+a slice's result is also its completion marker on disk (:meth:`SliceResult.to_json`).
+"""
+
+from __future__ import annotations
+
+import re
+import traceback
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+
+class Job(Protocol):
+    """What every executor needs to know of a job: its time limit in seconds (None: none)."""
+
+    @property
+    def timeout(self) -> float | None: ...
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A job that did not produce its result: ``stage`` says where (clone, open, plan, replay,
+    timeout, worker, input), ``message`` why, with the cause's type and, where known, its place."""
+
+    stage: str
+    message: str
+    detail: str = ""   # a remote traceback, shown with SESSIONFORGE_DEBUG=1; never in the tables
+
+    def to_json(self) -> dict[str, Any]:
+        return {"status": "error", "stage": self.stage, "message": self.message}
+
+
+def failure_from_exception(stage: str, exc: BaseException) -> Failure:
+    """A failure that keeps the exception's type, message and innermost ``file:line``, with the
+    whole traceback as its detail."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = f" (at {Path(frames[-1].filename).name}:{frames[-1].lineno})" if frames else ""
+    return Failure(stage, f"{type(exc).__name__}: {exc}{where}", "".join(traceback.format_exception(exc)))
+
+
+_TB_FRAME = re.compile(r'File "([^"]+)", line (\d+)')
+
+
+def remote_failure(stage: str, exc: BaseException) -> Failure:
+    """A failure from an exception that crossed a process boundary (Ray's ``RayTaskError``
+    wraps the worker's exception as ``cause``, with the remote traceback as text): the
+    *remote* exception's type and message and its innermost ``file:line``, not the wrapper's
+    one-line summary."""
+    cause = getattr(exc, "cause", None)
+    remote_tb = str(getattr(exc, "traceback_str", "") or "")
+    if not isinstance(cause, BaseException):
+        cause = exc
+    message = str(cause).strip()
+    if cause is exc or "\n" in message:
+        # Ray's own exceptions repeat the traceback in their text: keep the last line that says something.
+        lines = [ln.strip() for ln in message.splitlines() if ln.strip()]
+        message = lines[-1] if lines else ""
+    places = _TB_FRAME.findall(remote_tb)
+    where = f" (at {Path(places[-1][0]).name}:{places[-1][1]})" if places else ""
+    detail = remote_tb or "".join(traceback.format_exception(exc))
+    return Failure(stage, f"{type(cause).__name__}: {message}{where}", detail)
+
+
+@dataclass(frozen=True)
+class PlanJob:
+    """Plan one repository: ``path`` for a local repository, else ``url`` cloned into ``cache_dir``."""
+
+    identity: str
+    path: str | None
+    url: str | None
+    cache_dir: str
+    replay: dict[str, Any]   # the ReplayConfig as a dict (it picks the branch, range and limits)
+    slice_commits: int
+    timeout: float | None = None
+
+
+@dataclass(frozen=True)
+class SlicePlan:
+    """Commits ``[start, stop)`` of a repository's commit list, and their ids."""
+
+    start: int
+    stop: int
+    commits: tuple[str, ...]
+
+    @property
+    def first_commit(self) -> str:
+        return self.commits[0]
+
+    @property
+    def last_commit(self) -> str:
+        return self.commits[-1]
+
+
+@dataclass(frozen=True)
+class RepoPlan:
+    """A planned repository: the local path replay reads and its slices in order."""
+
+    path: str
+    commits: int
+    slices: tuple[SlicePlan, ...]
+
+
+@dataclass(frozen=True)
+class SliceJob:
+    """Replay one slice of one repository into shards under ``out``."""
+
+    slice_id: str            # stable: names the shards and the completion marker
+    order: int               # the repository's position in the inputs (dataset order)
+    identity: str            # the repository as the user named it (URL or path)
+    path: str                # local repository (a clone for URL inputs)
+    slice: int
+    plan: SlicePlan
+    config: dict[str, Any]   # the output config (BuildConfig without `run`)
+    out: str
+    timeout: float | None = None
+
+    def plan_key(self) -> list[Any]:
+        """What a completion marker must match to count for this job: a repository that gained
+        commits since has a longer last slice, which must be redone."""
+        return [self.plan.start, self.plan.stop, self.plan.first_commit, self.plan.last_commit]
+
+
+@dataclass(frozen=True)
+class SessionRecord:
+    """One session a slice wrote: where it is and the numbers its manifest row needs."""
+
+    shard: str
+    index: int
+    first_commit: str
+    last_commit: str
+    commits: int
+    frames: int
+    actions: int
+    bytes: int
+    skipped: dict[str, int]
+    lossless_failures: int
+    seconds: float
+
+
+@dataclass(frozen=True)
+class ShardRecord:
+    """One published shard file and its checksum (computed on the worker)."""
+
+    name: str
+    sha256: str
+    bytes: int
+
+
+@dataclass(frozen=True)
+class SliceResult:
+    """A replayed slice: its sessions, its shards and the replay counters."""
+
+    plan: list[Any]
+    sessions: tuple[SessionRecord, ...]
+    shards: tuple[ShardRecord, ...]
+    stats: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def frames(self) -> int:
+        return sum(s.frames for s in self.sessions)
+
+    def to_json(self) -> dict[str, Any]:
+        """The completion marker's content."""
+        return {"status": "ok", "plan": list(self.plan), "sessions": [asdict(s) for s in self.sessions],
+                "shards": [asdict(s) for s in self.shards], "stats": self.stats}
+
+
+def slice_outcome_from_json(doc: dict[str, Any]) -> tuple[list[Any] | None, SliceResult | Failure]:
+    """A completion marker read back: ``(its plan key, the result or failure it recorded)``.
+
+    Raises KeyError/TypeError/ValueError for a marker of another shape (the caller treats such
+    a marker as missing, so the slice is replayed again).
+    """
+    plan = doc.get("plan")
+    if doc.get("status") != "ok":
+        return plan, Failure(str(doc["stage"]), str(doc["message"]))
+    return plan, SliceResult(
+        plan=list(doc["plan"]),
+        sessions=tuple(SessionRecord(**s) for s in doc["sessions"]),
+        shards=tuple(ShardRecord(**s) for s in doc["shards"]),
+        stats=dict(doc.get("stats") or {}),
+    )

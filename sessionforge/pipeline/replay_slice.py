@@ -1,0 +1,148 @@
+"""Worker side of a slice: replay one slice into its own shards, publish them, mark it done.
+
+A slice job writes its shards into ``OUT/.build/staging/<slice>.<attempt>/``, moves them into
+``OUT/shards/`` only once the whole slice is replayed, then writes its completion marker;
+the :class:`~sessionforge.pipeline.jobs.SliceResult` it returns (also the marker's content)
+is small: one record per session, never frames. Shard names derive from the repository
+identity, slice and part number, so the same slice always writes the same files with the
+same bytes.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+import uuid
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from sessionforge.config import from_dict
+from sessionforge.files import sha256_file, write_json_atomic
+from sessionforge.formats import SessionInfo, ShardWriter
+from sessionforge.pipeline.config import BuildConfig, parse_size
+from sessionforge.pipeline.jobs import Failure, failure_from_exception, SessionRecord, ShardRecord, SliceJob, SliceResult
+from sessionforge.pipeline.state import OutputDir
+from sessionforge.pipeline.time_limit import time_limit
+from sessionforge.replay import replay_repository
+
+
+class RotatingSink:
+    """A replay sink that cuts shards by size at session boundaries.
+
+    The size that decides a cut is the sum of the sessions' compressed sizes as the
+    writer reports them at ``end_session``: a function of the data alone, whereas
+    ``bytes_written`` could depend on when a background compressor got to run.
+    """
+
+    def __init__(self, staging: Path, prefix: str, rows: int, cols: int, codec: str,
+                 shard_size: int, identity: str) -> None:
+        self.staging, self.prefix = staging, prefix
+        self.rows, self.cols, self.codec, self.shard_size = rows, cols, codec, shard_size
+        self.identity = identity
+        self.writer: ShardWriter | None = None
+        self.part = -1
+        self.size = 0
+        self.files: list[Path] = []
+        self.sessions: list[SessionRecord] = []
+        self._t0 = 0.0
+
+    def begin_session(self, meta: dict, palette: Sequence[int]) -> None:
+        if self.writer is not None and self.size >= self.shard_size:
+            self._close_writer()
+        if self.writer is None:
+            self.part += 1
+            path = self.staging / f"{self.prefix}-p{self.part:03d}.tss"
+            self.writer = ShardWriter(path, rows=self.rows, cols=self.cols, codec=self.codec)
+            self.files.append(path)
+            self.size = 0
+            self.add_frame = self.writer.add_frame  # type: ignore[method-assign]  # no per-frame indirection
+        meta = dict(meta)
+        meta["repo"] = self.identity  # the URL for cloned inputs, not the cache folder
+        self.writer.begin_session(meta, palette)
+        self._t0 = time.perf_counter()
+
+    def add_frame(self, *args: Any, **kwargs: Any) -> None:  # replaced by the writer's own method
+        raise RuntimeError("add_frame before begin_session")
+
+    def end_session(self, extra_meta: dict | None = None) -> SessionInfo:
+        assert self.writer is not None, "end_session without begin_session"
+        info = self.writer.end_session(extra_meta)
+        self.size += int(info.compressed_bytes)
+        m = info.meta
+        self.sessions.append(SessionRecord(
+            shard=self.files[-1].name, index=int(info.index),
+            first_commit=str(m.get("first_commit", "")), last_commit=str(m.get("last_commit", "")),
+            commits=int(m.get("commits", 0)), frames=int(info.frames),
+            actions=int(info.action_bytes), bytes=int(info.compressed_bytes),
+            skipped={str(k): int(v) for k, v in sorted(dict(m.get("skipped") or {}).items())},
+            lossless_failures=int(m.get("lossless_failures", 0) or 0),
+            seconds=round(time.perf_counter() - self._t0, 6),
+        ))
+        return info
+
+    @property
+    def bytes_written(self) -> int:
+        return 0 if self.writer is None else int(self.writer.bytes_written)
+
+    def _close_writer(self, exc: BaseException | None = None) -> None:
+        w, self.writer = self.writer, None
+        if exc is None:
+            w.close()
+        else:  # discard the temporary file: no partial shard
+            w.abort()
+
+    def close(self, exc: BaseException | None = None) -> None:
+        """Finish the open shard (or discard it when ``exc`` is given)."""
+        if self.writer is not None:
+            self._close_writer(exc)
+
+
+def replay_slice(job: SliceJob, progress: Callable[[int], None] | None = None) -> SliceResult | Failure:
+    """Replay one slice (see the module docstring). Never raises for a bad repository: a
+    failure is returned, naming the stage (plan or replay) and the cause."""
+    outdir = OutputDir(job.out)
+    # A fresh folder per attempt: an attempt that outlives its driver can never clobber another's files.
+    staging = outdir.staging / f"{job.slice_id}.{uuid.uuid4().hex[:8]}"
+    staging.mkdir(parents=True)
+    sink = None
+    stage = "plan"
+    try:
+        with time_limit(job.timeout):
+            cfg = from_dict(BuildConfig, job.config)
+            # The planner's ids of this slice: walking the whole history again in every slice would
+            # cost K walks for K slices. Commit ids name their content, so replaying them gives the
+            # planned data even if a branch moved since; a resumed build replans and compares.
+            if not job.plan.commits or len(job.plan.commits) != job.plan.stop - job.plan.start:
+                shutil.rmtree(staging, ignore_errors=True)
+                return Failure("plan", "the slice's commit list does not match its plan; run the build again")
+            stage = "replay"
+            sink = RotatingSink(staging, job.slice_id, cfg.replay.rows, cfg.replay.cols, cfg.codec,
+                                parse_size(cfg.shard_size), job.identity)
+            stats = replay_repository(job.path, cfg.replay, sink, commits=list(job.plan.commits),
+                                      progress=progress)
+            sink.close()
+    except Exception as exc:  # one bad repository is an error row, never a crashed build
+        if sink is not None:
+            sink.close(exc)
+        shutil.rmtree(staging, ignore_errors=True)
+        return failure_from_exception(stage, exc)
+    # Checksums here, on the worker, so the driver never rereads the whole dataset.
+    shards = tuple(ShardRecord(f.name, sha256_file(f), f.stat().st_size) for f in sink.files)
+    for f in sink.files:
+        os.replace(f, outdir.shards / f.name)
+    shutil.rmtree(staging, ignore_errors=True)
+    result = SliceResult(plan=job.plan_key(), sessions=tuple(sink.sessions), shards=shards,
+                         stats=_small_stats(stats))
+    # The marker goes last: from here on a rerun trusts this slice's shards.
+    write_json_atomic(outdir.marker_path(job.slice_id), result.to_json())
+    return result
+
+
+def _small_stats(stats: Any) -> dict[str, Any]:
+    """ReplayStats without the per-file failure list (kept short: it travels between processes)."""
+    d = stats.to_dict() if hasattr(stats, "to_dict") else dict(vars(stats))
+    failures = d.pop("lossless_failures", []) or []
+    d["lossless_failures"] = len(failures)
+    d["lossless_failure_examples"] = [list(map(str, f)) for f in failures[:5]]
+    return d
