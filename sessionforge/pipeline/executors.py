@@ -19,6 +19,7 @@ import logging
 import multiprocessing as mp
 import os
 import signal
+import tempfile
 import time
 from collections import Counter, deque
 from multiprocessing.connection import Connection, wait
@@ -231,10 +232,23 @@ class RayExecutor:
         import ray  # ~1 s to import, and only Ray builds need it
 
         if not ray.is_initialized():
-            kwargs: dict[str, Any] = dict(include_dashboard=False, logging_level=logging.WARNING)
+            kwargs: dict[str, Any] = dict(include_dashboard=False, logging_level=logging.WARNING,
+                                          # a job's failure comes back as its row; workers' log spam does not
+                                          log_to_driver=bool(os.environ.get("SESSIONFORGE_DEBUG")))
             if self.address is None:
                 kwargs["num_cpus"] = self.workers or os.cpu_count() or 1
-            ray.init(address=self.address, **kwargs)
+                # A Ray started for this build only listens on this machine: its token warning is noise.
+                os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+            # Ray puts the driver's current directory on every worker's sys.path (ahead of
+            # site-packages): started from a folder holding a checkout, its `sessionforge/`
+            # would shadow the installed package. Start Ray from a folder with nothing to import.
+            cwd = os.getcwd()
+            with tempfile.TemporaryDirectory(prefix="sessionforge-ray-") as neutral:
+                os.chdir(neutral)
+                try:
+                    ray.init(address=self.address, **kwargs)
+                finally:
+                    os.chdir(cwd)
             self._started = True
         return ray
 

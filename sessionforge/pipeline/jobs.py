@@ -50,6 +50,7 @@ def failure_from_exception(stage: str, exc: BaseException) -> Failure:
 
 
 _TB_FRAME = re.compile(r'File "([^"]+)", line (\d+)')
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")  # Ray colours its worker names
 
 
 def remote_failure(stage: str, exc: BaseException) -> Failure:
@@ -58,7 +59,8 @@ def remote_failure(stage: str, exc: BaseException) -> Failure:
     *remote* exception's type and message and its innermost ``file:line``, not the wrapper's
     one-line summary."""
     cause = getattr(exc, "cause", None)
-    remote_tb = str(getattr(exc, "traceback_str", "") or "")
+    # RayTaskError's own text holds the remote traceback (``traceback_str`` where Ray sets it).
+    remote_tb = _ANSI.sub("", str(getattr(exc, "traceback_str", "") or "") or str(exc))
     if not isinstance(cause, BaseException):
         cause = exc
     message = str(cause).strip()
@@ -68,7 +70,7 @@ def remote_failure(stage: str, exc: BaseException) -> Failure:
         message = lines[-1] if lines else ""
     places = _TB_FRAME.findall(remote_tb)
     where = f" (at {Path(places[-1][0]).name}:{places[-1][1]})" if places else ""
-    detail = remote_tb or "".join(traceback.format_exception(exc))
+    detail = remote_tb if places else "".join(traceback.format_exception(exc))
     return Failure(stage, f"{type(cause).__name__}: {message}{where}", detail)
 
 

@@ -28,7 +28,7 @@ from sessionforge.replay import replay_repository
 
 
 class RotatingSink:
-    """A replay sink that cuts shards by size at session boundaries.
+    """A :class:`~sessionforge.replay.FrameSink` that cuts shards by size at session boundaries.
 
     The size that decides a cut is the sum of the sessions' compressed sizes as the
     writer reports them at ``end_session``: a function of the data alone, whereas

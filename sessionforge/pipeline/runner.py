@@ -68,7 +68,8 @@ def build_dataset(inputs: Sequence[str], out: str | Path, cfg: BuildConfig, *, o
                               "choose an --out outside any dataset")
     skip = [Path(out)] + ([Path(cfg.run.cache_dir)] if cfg.run.cache_dir else [])
     resolved = resolve_inputs(inputs, cfg.filters, skip)
-    outdir = OutputDir(out)
+    # Absolute: jobs may run where the current directory is another (Ray workers, other nodes).
+    outdir = OutputDir(Path(out).absolute())
     outcfg = output_config(cfg)
     if not overwrite:
         outdir.check(outcfg)  # refuse a foreign folder or another config before creating anything
@@ -89,7 +90,7 @@ def build_dataset(inputs: Sequence[str], out: str | Path, cfg: BuildConfig, *, o
 
 def _build(resolved: ResolvedInputs, outdir: OutputDir, outcfg: dict[str, Any], cfg: BuildConfig, kind: str,
            executor: Executor, retry_failed: bool, progress: BuildProgress) -> BuildResult:
-    cache_dir = cfg.run.cache_dir or str(outdir.default_cache)
+    cache_dir = str(Path(cfg.run.cache_dir).absolute()) if cfg.run.cache_dir else str(outdir.default_cache)
 
     collected = Collected()
     for err in resolved.errors:

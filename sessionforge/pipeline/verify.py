@@ -98,8 +98,9 @@ class _Done(Exception):
     """Raised by the comparing sink once the last session under test is complete (stops the replay)."""
 
 
-class _CompareSink:
-    """A replay sink that compares some sessions of a slice, frame by frame, to recorded ones.
+class CompareSink:
+    """A :class:`~sessionforge.replay.FrameSink` comparing some sessions of a slice, frame by frame,
+    to recorded ones.
 
     ``targets`` maps a session's number within the slice to (reader, index in shard);
     mismatches are collected per session and the replay stops after the last target.
@@ -180,7 +181,7 @@ def _deep(root: Path, doc: dict[str, Any], manifest: pl.DataFrame, n: int, rep: 
             path = str(clone_cached(repo, cache)) if is_url(repo) else repo
             commits = list_commits(path, cfg.replay)
             start = slice_index * cfg.slice_commits
-            sink = _CompareSink({r["slice_session"]: (readers[r["shard"]], r["index"]) for r in rows})
+            sink = CompareSink({r["slice_session"]: (readers[r["shard"]], r["index"]) for r in rows})
             try:
                 replay_repository(path, cfg.replay, sink, commits=commits[start:start + cfg.slice_commits])
             except _Done:

@@ -22,6 +22,7 @@ class FakeJob:
     die: int = 0        # die (like an OOM kill) on this many first attempts
     ticks: int = 0      # report one frame per 0.1 s this many times
     sleep: float = 0.0
+    fail: bool = False  # raise instead of returning (an exception the job function does not catch)
     timeout: float | None = None
 
 
@@ -40,6 +41,8 @@ def square(job: FakeJob, progress=None) -> dict:
             progress(1)
     if job.sleep:
         time.sleep(job.sleep)
+    if job.fail:
+        raise ValueError(f"boom {job.x}")
     return {"y": job.x ** 2, "pid": os.getpid()}
 
 
@@ -135,7 +138,8 @@ def test_ray_streams_progress_and_kills_a_task_stuck_past_its_time_limit(tmp_pat
     monkeypatch.setattr(ex_mod, "KILL_GRACE_S", 0.2)  # the sleeping job ignores the soft limit
     jobs = [FakeJob(1, str(tmp_path), sleep=60, timeout=0.3),
             FakeJob(2, str(tmp_path), ticks=20),  # ~2 s, one frame per 0.1 s
-            FakeJob(3, str(tmp_path))]
+            FakeJob(3, str(tmp_path)),
+            FakeJob(4, str(tmp_path), fail=True)]
     events: list[tuple] = []
     ex = RayExecutor(None, workers=2)
     t0 = time.monotonic()
@@ -145,13 +149,20 @@ def test_ray_streams_progress_and_kills_a_task_stuck_past_its_time_limit(tmp_pat
         ex.close()
     assert time.monotonic() - t0 < 60  # not the stuck job's 60 s
     results = {e[1]: e[2] for e in events if e[0] == "result"}
-    assert sorted(results) == [0, 1, 2]
+    assert sorted(results) == [0, 1, 2, 3]
     assert isinstance(results[0], Failure) and results[0].stage == "timeout"
     assert [results[1]["y"], results[2]["y"]] == [4, 9]
+    # A remote exception keeps its own type, message and place, not Ray's wrapper line.
+    failed = results[3]
+    assert isinstance(failed, Failure) and failed.stage == "worker"
+    assert failed.message.startswith("ValueError: boom 4 (at test_build_executors.py:"), failed.message
+    assert "RayTaskError" not in failed.message
+    assert "in square" in failed.detail and "\x1b" not in failed.detail   # the remote traceback, plain text
     # Frames of the ticking job reached the driver while it ran, and every frame exactly once.
     first_frames = next(k for k, e in enumerate(events) if e[0] == "frames")
     ticking_done = next(k for k, e in enumerate(events) if e[0] == "result" and e[1] == 1)
     assert first_frames < ticking_done
     # Jobs report x at start, then their ticks: 2 + 20 and 3, once each; the killed job's 1 is
     # passed on only if its worker flushed it before the kill (its first report is 0.25 s in).
-    assert sum(e[1] for e in events if e[0] == "frames") in (2 + 20 + 3, 2 + 20 + 3 + 1)
+    # The same holds for the failing job's 4 (a job that raised returns no final count).
+    assert sum(e[1] for e in events if e[0] == "frames") in {2 + 20 + 3 + k + j for k in (0, 1) for j in (0, 4)}

@@ -65,3 +65,10 @@ def test_shape_check_tells_good_from_bad():
     [problem] = shape_problems(_ShortAdd)
     assert problem.startswith("_ShortAdd.add_frame cannot take 7 positional arguments")
 
+
+
+def test_the_pipelines_sinks_are_frame_sinks():
+    from sessionforge.pipeline.replay_slice import RotatingSink
+    from sessionforge.pipeline.verify import CompareSink
+
+    assert shape_problems(RotatingSink) == [] and shape_problems(CompareSink) == []
