@@ -1,5 +1,6 @@
 """Public data types of termstream: attribute bits, :class:`Frames`, :class:`SessionInfo`,
-and :func:`frame_text` (a frame as safe text).
+:func:`frame_text` (a frame as safe text) and :func:`glyph` (the one rule for showing a
+stored code point, shared by text output and the viewers).
 """
 
 from __future__ import annotations
@@ -106,8 +107,8 @@ def frame_text(chars: ArrayLike, attrs: ArrayLike | None = None, *, rstrip: bool
             if covers_next and cp == 0:
                 covers_next = False
                 continue  # the right half of the wide character before it
-            glyph, width = _glyph(cp)
-            parts.append(glyph)
+            text, width = glyph(cp)
+            parts.append(text)
             covers_next = marked or width == 2
         line = "".join(parts)
         lines.append(line.rstrip(" ") if rstrip else line)
@@ -115,8 +116,16 @@ def frame_text(chars: ArrayLike, attrs: ArrayLike | None = None, *, rstrip: bool
 
 
 @lru_cache(maxsize=65536)
-def _glyph(cp: int) -> tuple[str, int]:
-    """``(text, columns)`` to show for a stored code point (see :func:`frame_text`)."""
+def glyph(cp: int) -> tuple[str, int]:
+    """``(text, columns)`` to show for a stored code point; the rule every view follows.
+
+    A printable character of width 1 or 2 (by ``wcwidth``, the table pyte and most
+    terminals use, so a terminal's cursor advances as the stored grid says) is itself;
+    code point 0 (an empty cell, or a wide character's stub with nothing before it) is a
+    space; anything else - controls, surrogates, zero-width characters, values above
+    U+10FFFF - is U+FFFD of width 1, so no stored cell can send an escape sequence.
+    Used by :func:`frame_text`, the terminal encoder and the PNG renderer.
+    """
     if 32 <= cp < 127:
         return chr(cp), 1
     if cp == 0:

@@ -68,3 +68,26 @@ def test_view_never_imports_torch():
             "sessionforge.commands.play, sessionforge.commands.export, sessionforge.commands.render; "
             "sys.exit(int(any(m.split('.')[0] in ('torch', 'triton') for m in sys.modules)))")
     assert subprocess.run([sys.executable, "-c", code], timeout=120).returncode == 0
+
+
+def test_one_glyph_rule_for_text_terminal_and_png():
+    """``formats.glyph`` is the only rule: frame_text, the terminal encoder and the renderer agree."""
+    from sessionforge import formats
+    from sessionforge.formats import frame_text, glyph
+    from sessionforge.view import render, vt
+    from sessionforge.view.render import load_font
+
+    assert not hasattr(vt, "safe_glyph") and vt.glyph is formats.glyph and render.glyph is formats.glyph
+    font = load_font(14, builtin=True)
+    for cp in (0x41, 0x20, 0x1B, 0x9B, 0x7F, 0x200B, 0x0301, 0xD800, 0x110000, 0xE9, 0x4E2D, 0x1F600):
+        text, width = glyph(cp)
+        chars = np.full((1, 4), 32, np.uint32)
+        chars[0, 0] = cp
+        zeros = np.zeros((1, 4), np.uint8)
+        screen = pyte.Screen(4, 1)
+        pyte.Stream(screen).feed(ScreenEncoder(1, 4, PALETTE).encode(chars, zeros, zeros + 1, zeros, (0, 3, 1)))
+        assert screen.buffer[0][0].data == text, hex(cp)          # what the terminal shows
+        assert frame_text(chars, rstrip=False)[0][0] == text, hex(cp)   # what inspect/export text show
+        mask, cells = font.glyph(cp, 0)                          # what the PNG draws
+        assert cells == width
+        assert np.array_equal(mask, font.glyph(ord(text), 0)[0]), hex(cp)
