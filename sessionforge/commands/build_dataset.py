@@ -44,6 +44,8 @@ Output: OUT/shards/*.tss, OUT/manifest.parquet, OUT/errors.parquet, OUT/dataset.
 @click.option("--license", "licenses", multiple=True, help="Keep repositories with this manifest license (repeatable; none = dropped).")
 @click.option("--language", "languages", multiple=True, help="Keep repositories with this manifest language (repeatable).")
 @click.option("--min-stars", type=int, help="Keep repositories with at least this many manifest stars.")
+@click.option("--split-ratio", metavar="val=SHARE,test=SHARE",
+              help="Shares of repositories held out, by a hash of each root commit [val=0.05,test=0.05].")
 @click.option("--executor", type=click.Choice(["local", "process", "ray"]),
               help="Where tasks run [local for one repository, else process].")
 @click.option("--workers", type=int, help="Worker processes, or CPUs of a local Ray [all cores].")
@@ -86,7 +88,7 @@ def command(inputs: tuple[str, ...], out: str, config_path: str | None, override
 def load_build_config(config_path: str | None, overrides: tuple[str, ...], flags: dict[str, Any]) -> Any:
     """Defaults < config file < --set < named flags, through :func:`sessionforge.config.load_config`."""
     from sessionforge.config import load_config, parse_frame_size
-    from sessionforge.pipeline.config import BuildConfig
+    from sessionforge.pipeline.config import BuildConfig, parse_split_ratio
 
     options = {
         "replay.ref": "--ref", "replay.max_commits": "--max-commits", "replay.max_file_bytes": "--max-file-bytes",
@@ -104,6 +106,9 @@ def load_build_config(config_path: str | None, overrides: tuple[str, ...], flags
                               ("filters.language", "--language", "languages")):
         if flags.get(flag):
             named[key] = (option, list(flags[flag]))
+    if flags.get("split_ratio"):
+        for name, share in parse_split_ratio(flags["split_ratio"]).items():
+            named[f"split.{name}"] = ("--split-ratio", share)
     if flags.get("frame_size"):
         rows, cols = parse_frame_size(flags["frame_size"])
         named["replay.rows"], named["replay.cols"] = ("--frame-size", rows), ("--frame-size", cols)

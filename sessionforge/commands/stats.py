@@ -31,8 +31,7 @@ def _print_tables(st: dict) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    # never narrower than the tables (a pipe or CI log would otherwise wrap them at 80 columns)
-    con = Console(width=max(100, Console().width))
+    con = Console()
     t = st["totals"]
     # dataset paths, repository names and actions are user data, never markup (`r[red]z`, `[id].tsx`)
     tot = Table(title=escape(f"{st['dataset']}"), show_header=False)
@@ -45,6 +44,13 @@ def _print_tables(st: dict) -> None:
     for stage, n in sorted(st["errors_by_stage"].items()):
         tot.add_row(escape(f"errors at {stage}"), f"{n:,}")
     con.print(tot)
+
+    splits = Table(title="splits (by repository)" + (f": {st['splits_note']}" if st.get("splits_note") else ""))
+    for c in ("split", "repositories", "sessions", "frames"):
+        splits.add_column(c, justify="left" if c == "split" else "right")
+    for name, row in st["splits"].items():
+        splits.add_row(name, f"{row['repositories']:,}", f"{row['sessions']:,}", f"{row['frames']:,}")
+    con.print(splits)
 
     dist = Table(title="distributions over sessions")
     dist.add_column("")
@@ -66,13 +72,38 @@ def _print_tables(st: dict) -> None:
         acts.add_row(escape(shown), f"{a['count']:,}", f"{100 * a['share']:.2f}%")
     con.print(acts)
 
-    repos = Table(title="repositories")
-    cols = ("repository", "sessions", "commits", "frames", "bytes", "bytes_per_frame", "lossless_failures")
+    repos = Table(title="repositories (path ends; --json: whole paths)")
+    # Fits 80 columns: short headers, lossless failures only when there are any (then they
+    # matter more than width), and a name column that never wraps, since a wrapped path no
+    # longer tells repositories apart.
+    cols = ["repository", "split", "sessions", "frames", "bytes", "bytes_per_frame"]
+    if any(r["lossless_failures"] for r in st["repositories"]):
+        cols.append("lossless_failures")
+    header = {"bytes_per_frame": "B/frame", "lossless_failures": "lossless fails"}
+    names = distinct_tails([str(r["repository"]) for r in st["repositories"]])
     for c in cols:
-        repos.add_column(c.replace("_", " "), justify="left" if c == "repository" else "right")
-    for r in st["repositories"]:
-        repos.add_row(*[f"{r[c]:,}" if isinstance(r[c], int) else escape(str(r[c])) for c in cols])
+        repos.add_column(header.get(c, c), justify="left" if c in ("repository", "split") else "right",
+                         no_wrap=c == "repository", min_width=max(map(len, names), default=10)
+                         if c == "repository" else None)
+    for r, name in zip(st["repositories"], names):
+        row = {**r, "repository": name}
+        repos.add_row(*[f"{row[c]:,}" if isinstance(row[c], int) else escape(str(row[c])) for c in cols])
     con.print(repos)
+
+
+def distinct_tails(paths: list[str]) -> list[str]:
+    """Each path cut to its shortest tail of components (two at least, like ``owner/repo``) that
+    no other path ends with, so that narrow tables keep what tells repositories apart
+    (``/a/x/repo``, ``/b/y/repo`` -> ``x/repo``, ``y/repo``)."""
+    parts = [p.rstrip("/").split("/") for p in paths]
+    out = []
+    for i, ps in enumerate(parts):
+        for n in range(min(2, len(ps)), len(ps) + 1):
+            tail = ps[-n:]
+            if all(other[-n:] != tail for j, other in enumerate(parts) if j != i):
+                break
+        out.append("/".join(tail))
+    return out
 
 
 def _num(value: float | int | None) -> str:

@@ -28,7 +28,7 @@ BASE_SCHEMA: dict[str, Any] = {
 }
 TAIL_SCHEMA: dict[str, Any] = {
     "lossless_failures": pl.Int64, "license": pl.String, "language": pl.String, "stars": pl.Int64,
-    "seconds": pl.Float64,
+    "split": pl.String, "seconds": pl.Float64,
 }
 ERROR_SCHEMA: dict[str, Any] = {
     "repository": pl.String, "input_order": pl.Int64, "slice": pl.Int64, "stage": pl.String, "message": pl.String,

@@ -28,6 +28,23 @@ class FilterConfig:
 
 
 @dataclass
+class SplitConfig:
+    """Shares of repositories held out for validation and test; the rest is ``train``.
+
+    A repository's split is a pure function of its root commit (see
+    :mod:`sessionforge.pipeline.splits`), so forks and mirrors of one history share it, and
+    adding repositories to a build never moves another one.
+    """
+
+    val: float = 0.05
+    test: float = 0.05
+
+    def __post_init__(self) -> None:
+        if not (0 <= self.val <= 1 and 0 <= self.test <= 1 and self.val + self.test <= 1):
+            raise ValueError(f"split shares val={self.val}, test={self.test}: each in [0, 1], together <= 1")
+
+
+@dataclass
 class ExecutionConfig:
     """How the build runs. Not part of the dataset's identity: a resumed build may change it."""
 
@@ -48,6 +65,7 @@ class BuildConfig:
     shard_size: str = "256MB"          # a shard is closed at the first session end past this size
     slice_commits: int = 2000          # histories longer than this are split into slices of it
     filters: FilterConfig = field(default_factory=FilterConfig)
+    split: SplitConfig = field(default_factory=SplitConfig)
     run: ExecutionConfig = field(default_factory=ExecutionConfig)
 
     def __post_init__(self) -> None:
@@ -65,6 +83,21 @@ def output_config(cfg: BuildConfig) -> dict[str, Any]:
 
 _UNITS = {"": 1, "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
           "KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40, "K": 10**3, "M": 10**6, "G": 10**9}
+
+
+def parse_split_ratio(text: str) -> dict[str, float]:
+    """``"val=0.05,test=0.05"`` -> ``{"val": 0.05, "test": 0.05}`` (either may be left out)."""
+    out: dict[str, float] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        name, sep, value = part.partition("=")
+        name = name.strip()
+        if not sep or name not in ("val", "test"):
+            raise ConfigError(f"--split-ratio {text!r}: expected val=SHARE,test=SHARE, e.g. val=0.05,test=0.05")
+        try:
+            out[name] = float(value)
+        except ValueError:
+            raise ConfigError(f"--split-ratio {text!r}: {value.strip()!r} is not a number") from None
+    return out
 
 
 def parse_size(text: str | int) -> int:

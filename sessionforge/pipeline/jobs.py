@@ -106,9 +106,11 @@ class SlicePlan:
 
 @dataclass(frozen=True)
 class RepoPlan:
-    """A planned repository: the local path replay reads and its slices in order."""
+    """A planned repository: the local path replay reads, its root commit (what the history is
+    known by: the split and fork dedup use it) and its slices in order."""
 
     path: str
+    root_commit: str
     commits: int
     slices: tuple[SlicePlan, ...]
 

@@ -22,6 +22,7 @@ from sessionforge.dataset.tables import (
 )
 from sessionforge.files import write_atomic, write_json_atomic
 from sessionforge.pipeline.jobs import Failure, ShardRecord, SliceJob, SliceResult
+from sessionforge.pipeline.splits import SPLIT_METHOD, split_sizes
 from sessionforge.pipeline.state import OutputDir
 
 @dataclass
@@ -44,7 +45,8 @@ class Collected:
                    "first_commit": s.first_commit, "last_commit": s.last_commit, "commits": s.commits,
                    "frames": s.frames, "actions": s.actions, "bytes": s.bytes,
                    "lossless_failures": s.lossless_failures, "license": meta.get("license"),
-                   "language": meta.get("language"), "stars": meta.get("stars"), "seconds": s.seconds}
+                   "language": meta.get("language"), "stars": meta.get("stars"), "split": meta.get("split"),
+                   "seconds": s.seconds}
             for reason, count in s.skipped.items():
                 row[f"skipped_{reason}"] = count
             self.sessions.append(row)
@@ -86,7 +88,9 @@ def totals(manifest: pl.DataFrame, errors: pl.DataFrame, n_resolved: int, filter
         "commits": total("commits"), "frames": frames, "action_bytes": total("actions"), "bytes": nbytes,
         "bytes_per_frame": round(nbytes / frames, 4) if frames else None,
         "skipped": skipped, "lossless_failures": total("lossless_failures"),
+        "splits": split_sizes(manifest),
     }
+
 
 
 def parquet_bytes(df: pl.DataFrame) -> bytes:
@@ -96,7 +100,7 @@ def parquet_bytes(df: pl.DataFrame) -> bytes:
 
 
 def write_dataset_tables(outdir: OutputDir, collected: Collected, output_config: dict[str, Any], inputs: list[str],
-                  filtered: int, build_info: dict[str, Any]) -> dict[str, Any]:
+                         filtered: int, build_info: dict[str, Any]) -> dict[str, Any]:
     """Write errors, manifest, then dataset.json (last: its presence means the dataset is complete)."""
     manifest = manifest_frame(collected.sessions)
     # input errors (no input order) first, then by input order and slice: stable, so deterministic
@@ -111,6 +115,9 @@ def write_dataset_tables(outdir: OutputDir, collected: Collected, output_config:
         "format": DATASET_FORMAT, "format_version": DATASET_FORMAT_VERSION,
         "sessionforge_version": __version__, "termstream_version": _termstream_version(),
         "config": output_config, "inputs": inputs, "totals": tot,
+        "splits": {**output_config["split"], "train": round(1 - output_config["split"]["val"]
+                                                              - output_config["split"]["test"], 12),
+                   "method": SPLIT_METHOD},
         "shards": {s.name: {"sha256": s.sha256, "bytes": s.bytes} for s in collected.shards},
         "build": build_info,
     }

@@ -22,7 +22,7 @@ from sessionforge.pipeline.clone import clone_cached
 from sessionforge.pipeline.inputs import RepoSpec
 from sessionforge.pipeline.jobs import Failure, failure_from_exception, PlanJob, RepoPlan, SliceJob, SlicePlan
 from sessionforge.pipeline.time_limit import time_limit
-from sessionforge.replay import ReplayConfig, list_commits
+from sessionforge.replay import ReplayConfig, list_commits, root_commit
 
 
 def repo_key(identity: str) -> str:
@@ -66,12 +66,15 @@ def _plan(job: PlanJob, stage: list[str]) -> RepoPlan | Failure:
     except (pygit2.GitError, KeyError) as exc:
         return Failure("open", f"not a git repository: {path} ({exc})")
     stage[0] = "plan"
-    commits = [str(c) for c in list_commits(path, from_dict(ReplayConfig, job.replay))]
+    cfg = from_dict(ReplayConfig, job.replay)
+    commits = [str(c) for c in list_commits(path, cfg)]
     if not commits:
         return Failure("plan", "no commits to replay (empty repository or empty commit range)")
+    # Without a start commit the list begins at the root; else walk on to it.
+    root = root_commit(path, commits[0]) if cfg.start_commit else commits[0]
     # The slice's ids travel with its job: one history walk per repository, not one per slice.
     slices = tuple(SlicePlan(a, b, tuple(commits[a:b])) for a, b in slice_bounds(len(commits), job.slice_commits))
-    return RepoPlan(path=path, commits=len(commits), slices=slices)
+    return RepoPlan(path=path, root_commit=root, commits=len(commits), slices=slices)
 
 
 def slice_jobs(order: int, spec: RepoSpec, plan: RepoPlan, config: dict[str, Any], out: str,

@@ -24,6 +24,7 @@ from sessionforge.pipeline.jobs import Failure, PlanJob, RepoPlan, SliceJob, Sli
 from sessionforge.pipeline.manifest import Collected, write_dataset_tables
 from sessionforge.pipeline.plan import plan_repo, slice_jobs
 from sessionforge.pipeline.replay_slice import replay_slice
+from sessionforge.pipeline.splits import assign_split
 from sessionforge.pipeline.state import BuildStateError, OutputDir
 
 
@@ -145,7 +146,10 @@ def _build(resolved: ResolvedInputs, outdir: OutputDir, outcfg: dict[str, Any], 
     frames_this_run = sum(o.frames for j in todo if isinstance(o := outcomes[j.slice_id], SliceResult))
 
     for spec, job in jobs:
-        meta = {"license": spec.license, "language": spec.language, "stars": spec.stars}
+        plan = plans[job.order]
+        assert isinstance(plan, RepoPlan), "only planned repositories have slice jobs"
+        meta = {"license": spec.license, "language": spec.language, "stars": spec.stars,
+                "split": assign_split(plan.root_commit, cfg.split)}
         collected.add_slice(job, meta, outcomes[job.slice_id])
     _remove_orphans(outdir, {s.name for s in collected.shards})
     build_info = {"executor": kind, "run": to_dict(cfg.run), "slices_run": len(todo),

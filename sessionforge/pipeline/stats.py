@@ -13,6 +13,7 @@ from sessionforge.dataset import read_dataset
 from sessionforge.errors import SessionforgeError
 from sessionforge.files import sha256_file
 from sessionforge.formats import open_shard
+from sessionforge.pipeline.splits import split_sizes
 
 QUANTILES = (0.0, 0.1, 0.5, 0.9, 1.0)
 
@@ -75,8 +76,11 @@ def dataset_stats(root: str | Path, *, sample_shards: int = 4, sample_frames: in
     root, doc, manifest, errors = tables.root, tables.doc, tables.manifest, tables.errors
     frames = manifest["frames"]
     per_session_bpf = (manifest["bytes"] / manifest["frames"]).filter(manifest["frames"] > 0)
+    has_split = "split" in manifest.columns
+    if not has_split:  # built before splits existed: every session reads as train
+        manifest = manifest.with_columns(pl.lit("train").alias("split"))
     repos = (manifest.group_by("input_order", "repository", maintain_order=True)
-             .agg(pl.len().alias("sessions"), pl.col("commits").sum(), pl.col("frames").sum(),
+             .agg(pl.col("split").first(), pl.len().alias("sessions"), pl.col("commits").sum(), pl.col("frames").sum(),
                   pl.col("actions").sum(), pl.col("bytes").sum(), pl.col("lossless_failures").sum())
              .sort("input_order")
              .with_columns((pl.col("bytes") / pl.col("frames")).round(3).alias("bytes_per_frame"))
@@ -93,4 +97,7 @@ def dataset_stats(root: str | Path, *, sample_shards: int = 4, sample_frames: in
         "top_actions": top_actions(root, doc["shards"], sample_shards, sample_frames, top),
         "repositories": repos.to_dicts(),
         "errors_by_stage": {} if by_stage is None else dict(zip(by_stage["stage"], by_stage["len"])),
+        "splits": split_sizes(manifest),
+        "splits_note": None if has_split else "built before splits: every session reads as train",
     }
+

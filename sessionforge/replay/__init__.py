@@ -16,13 +16,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from sessionforge.replay.config import ReplayConfig
-from sessionforge.replay.gitwalk import RepoError, list_commits
+from sessionforge.replay.gitwalk import RepoError, list_commits, root_commit
 from sessionforge.replay.sink import FrameSink
 
 if TYPE_CHECKING:  # pragma: no cover
     from sessionforge.replay.pipeline import ReplayStats, replay_repository
 
-__all__ = ["ReplayConfig", "replay_repository", "list_commits", "ReplayStats", "RepoError", "FrameSink"]
+__all__ = ["ReplayConfig", "replay_repository", "list_commits", "root_commit", "ReplayStats", "RepoError", "FrameSink"]
 
 
 def __getattr__(name: str) -> Any:

@@ -121,6 +121,18 @@ def list_commits(repo: str | os.PathLike | pygit2.Repository, cfg: ReplayConfig)
     return out
 
 
+def root_commit(repo: str | os.PathLike | pygit2.Repository, tip: str) -> str:
+    """The oldest commit on ``tip``'s first-parent chain: what a history is known by, whatever
+    URL or fork it was cloned from (forks and mirrors share it)."""
+    repo = open_repo(repo)
+    commit: Optional[pygit2.Commit] = _resolve(repo, tip, "commit")
+    root = commit
+    while commit is not None:
+        root, commit = commit, _first_parent(repo, commit)
+    assert root is not None
+    return str(root.id)
+
+
 def _first_parent(repo: pygit2.Repository, commit: pygit2.Commit) -> Optional[pygit2.Commit]:
     if not commit.parent_ids:
         return None
