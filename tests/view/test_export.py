@@ -1,4 +1,5 @@
-"""export: asciicast v2 validity, acceptance by the real asciinema, exact frame reproduction; text format."""
+"""export: asciicast v2 and v3 validity, acceptance by the real asciinema (2.x), exact frame reproduction;
+text format."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
-from viewkit import PALETTE, assert_cast_reproduces, read_cast, run_cli
+from viewkit import PALETTE, assert_cast_reproduces, cast_size, event_times_us, read_cast, run_cli
 
 from sessionforge.formats import frame_text, open_shard
 
@@ -82,6 +83,47 @@ def test_frame_range_and_fps(synth_shard, tmp_path, capsys):
     assert max(e[0] for e in events) <= round(29 / 7, 6)
     frames, _ = stored(synth_shard, 0, 20, 50)
     assert_reproduces(out, frames, fps=7.0)
+
+
+def check_asciicast_v3(path: Path) -> tuple[dict, list]:
+    """Validate asciicast v3 as docs.asciinema.org/manual/asciicast/v3 documents it: a header with
+    version 3 and a term block; events [interval, code, data] with non-negative intervals; one exit
+    event, last."""
+    header, events = read_cast(path)
+    assert header["version"] == 3
+    term = header["term"]
+    assert isinstance(term["cols"], int) and term["cols"] > 0
+    assert isinstance(term["rows"], int) and term["rows"] > 0
+    assert isinstance(term.get("type", ""), str)
+    assert "width" not in header and "height" not in header  # v2's names
+    for ev in events:
+        assert isinstance(ev, list) and len(ev) == 3, ev
+        interval, code, data = ev
+        assert isinstance(interval, (int, float)) and interval >= 0, ev
+        assert code in ("o", "i", "m", "x") and isinstance(data, str)
+    assert [e[1] for e in events].count("x") == 1 and events[-1][1:] == ["x", "0"]
+    return header, events
+
+
+@pytest.mark.parametrize("args, fps, first, stop", [([], 30.0, 0, None),
+                                                     (["--frames", "20:50", "--fps", "7"], 7.0, 20, 50)])
+def test_v3_cast_has_v2_timeline_as_intervals_and_reproduces_every_frame(synth_shard, tmp_path, capsys,
+                                                                           args, fps, first, stop):
+    v2, v3 = tmp_path / "v2.cast", tmp_path / "v3.cast"
+    assert run_cli(["export", synth_shard, "-s", "0", *args, "-o", v2], capsys)[0] == 0
+    code, err = run_cli(["export", synth_shard, "-s", "0", *args, "--format", "asciicast-v3", "-o", v3], capsys)
+    assert code == 0, err
+    h2, e2 = check_asciicast_v2(v2)
+    h3, e3 = check_asciicast_v3(v3)
+    assert cast_size(h3) == cast_size(h2) == (16, 6) and h3["term"]["type"] == h2["env"]["TERM"]
+    body = e3[:-1]
+    assert [e[1:] for e in body] == [e[1:] for e in e2]          # the same events in the same order
+    times = event_times_us(h3, e3)
+    assert times[:-1] == event_times_us(h2, e2)                  # intervals add up to v2's absolute times
+    assert any(e[0] != t / 1e6 for e, t in zip(body, times))     # ... and are not absolute times themselves
+    frames, _ = stored(synth_shard, 0, first, stop)
+    assert times[-1] == round(len(frames) * 1_000_000 / fps)     # exit: the last frame shown for 1/fps
+    assert_reproduces(v3, frames, fps=fps)
 
 
 def test_range_inside_a_file_is_labelled(synth_shard, tmp_path, capsys):

@@ -108,9 +108,28 @@ def write_shard(path: Path, sessions: list[list[tuple]], rows: int, cols: int, m
 
 
 def read_cast(path: Path) -> tuple[dict, list[list]]:
-    """Parse an asciicast v2 file into (header, events)."""
+    """Parse an asciicast v2 or v3 file into (header, events) as written (v3 '#' comment lines skipped)."""
     lines = Path(path).read_text(encoding="utf-8").splitlines()
-    return json.loads(lines[0]), [json.loads(line) for line in lines[1:] if line.strip()]
+    return json.loads(lines[0]), [json.loads(line) for line in lines[1:] if line.strip() and line[0] != "#"]
+
+
+def cast_size(header: dict) -> tuple[int, int]:
+    """(cols, rows) from a v2 header (width/height) or a v3 one (term.cols/rows)."""
+    if header["version"] == 3:
+        return header["term"]["cols"], header["term"]["rows"]
+    return header["width"], header["height"]
+
+
+def event_times_us(header: dict, events: list[list]) -> list[int]:
+    """Each event's time since the start in whole microseconds (asciinema's own resolution):
+    v2 stores it; v3 stores the interval since the previous event, so it is summed."""
+    if header["version"] == 2:
+        return [round(e[0] * 1_000_000) for e in events]
+    times, now = [], 0
+    for e in events:
+        now += round(e[0] * 1_000_000)
+        times.append(now)
+    return times
 
 
 def _rgb_of(colour: str, default: int) -> int:
@@ -123,17 +142,18 @@ def _rgb_of(colour: str, default: int) -> int:
 def replay_cast_frames(header: dict, events: list[list], fps: float, n_frames: int):
     """Feed a cast's "o" events into a fresh pyte screen; snapshot at each frame's time.
 
-    Snapshots hold colours as 0xRRGGBB ints (-1 for anything not sent as 24-bit).
+    Frame k is due at k / fps seconds (to the microsecond). Snapshots hold colours as
+    0xRRGGBB ints (-1 for anything not sent as 24-bit).
     """
-    screen = pyte.Screen(header["width"], header["height"])
+    screen = pyte.Screen(*cast_size(header))
     stream = pyte.Stream(screen)
-    outs = [e for e in events if e[1] == "o"]
+    outs = [(t, e[2]) for t, e in zip(event_times_us(header, events), events) if e[1] == "o"]
     j = 0
     snaps = []
     for k in range(n_frames):
-        t = round(k / fps, 6)
+        t = round(k * 1_000_000 / fps)
         while j < len(outs) and outs[j][0] <= t:
-            stream.feed(outs[j][2])
+            stream.feed(outs[j][1])
             j += 1
         snaps.append(snapshot(screen, _rgb_of, np.int64))
     assert j == len(outs), "output events after the last frame's time"
