@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+from PIL import Image
 from rich.markup import escape
 
+from sessionforge.files import atomic_path
 from sessionforge.view.progress import frame_progress
 from sessionforge.view.render import contact_sheet, load_font, palette_array, render_frame, sheet_indices
 from sessionforge.dataset import open_session
@@ -35,6 +37,9 @@ def command(source: str, session: str | None, frame_list: str | None, outdir: st
     Examples:
       sessionforge render DATA --session ID --frames 0,100,200 -o pngs/
       sessionforge render DATA --session ID --sheet 12 -o pngs/    # pngs/<session>-sheet.png
+
+    Each PNG is written under a temporary name and renamed when complete: after an
+    error or Ctrl-C no half-written image is left, and an existing one is kept.
     """
     if sheet is not None and sheet <= 0:
         raise ViewError(f"--sheet {sheet}: must be > 0")
@@ -62,10 +67,20 @@ def command(source: str, session: str | None, frame_list: str | None, outdir: st
                     tiles.append((f"frame {t}" + (f"  {commit[:8]} {path}" if commit else ""), im))
                 else:  # saved as drawn: only one frame's image is held at a time
                     dest = out / f"{stem}-{t:06d}.png"
-                    im.save(dest)
+                    _save_png(im, dest)
                     click.echo(f"wrote {dest}", err=True)
                 advance(1)
         if sheet:
             dest = out / f"{stem}-sheet.png"
-            contact_sheet(tiles, font, scale=scale).save(dest)
+            _save_png(contact_sheet(tiles, font, scale=scale), dest)
             click.echo(f"wrote {dest} ({len(tiles)} frames)", err=True)
+
+
+def _save_png(im: Image.Image, dest: Path) -> None:
+    """Save ``im`` as ``dest`` atomically.
+
+    Pillow removes its half-written file only on an ``Exception`` it made the file for:
+    after Ctrl-C, or a failure over an existing file, the truncated image would stay.
+    """
+    with atomic_path(dest) as tmp:
+        im.save(tmp, format="PNG")

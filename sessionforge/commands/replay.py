@@ -28,6 +28,7 @@ def _frame_size(value: str | None) -> tuple[int, int] | None:
 @click.command(name="replay")
 @click.argument("repo", metavar="REPO")
 @click.option("--out", "-o", required=True, metavar="SHARD", help="Shard file to write (e.g. out/repo.tss).")
+@click.option("--force", is_flag=True, help="Replace --out if it exists (only once the new shard is complete).")
 @click.option("--max-commits", type=int, default=None, metavar="N", help="Replay only the oldest N commits.")
 @click.option("--frame-size", default=None, metavar="ROWSxCOLS", help="Terminal size (default 48x160).")
 @click.option("--codec", type=click.Choice(["xz", "zstd"]), default="xz", show_default=True,
@@ -38,14 +39,18 @@ def _frame_size(value: str | None) -> tuple[int, int] | None:
               help="ReplayConfig YAML/TOML file.")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
               help="Override a ReplayConfig key (repeatable), e.g. --set exclude='[\"*.lock\"]'.")
-def command(repo: str, out: str, max_commits: int | None, frame_size: str | None, codec: str, show: int,
-            as_json: bool, config_path: str | None, overrides: tuple[str, ...]) -> None:
+def command(repo: str, out: str, force: bool, max_commits: int | None, frame_size: str | None, codec: str,
+            show: int, as_json: bool, config_path: str | None, overrides: tuple[str, ...]) -> None:
     """Replay REPO's first-parent history as keystrokes into a shard.
 
     REPO is a work tree or a bare repository; nothing is checked out or executed.
     Command-line options win over --set, which wins over --config. Prints commits,
     files, frames, frames/s, bytes/frame, skipped changes by reason and lossless
     failures.
+
+    An existing --out is refused unless --force is given. The shard is written
+    under a temporary name and renamed when complete: after an error or Ctrl-C
+    nothing is left under --out (with --force, the old shard is kept).
 
     \b
     Exit status: 0 ok, 1 input error, 3 when any replayed file differs from git.
@@ -63,7 +68,7 @@ def command(repo: str, out: str, max_commits: int | None, frame_size: str | None
     if show < 0:
         raise ConfigError("--show must be >= 0")
     commits = list_commits(repo, cfg)   # fails early, with one line, on a bad repo or ref
-    _check_out(Path(out))              # before the replay, not at the final rename after it
+    _check_out(Path(out), force)       # before the replay, not at the final rename after it
     with _progress(len(commits), enabled=True) as advance:
         with ShardWriter(out, rows=cfg.rows, cols=cfg.cols, codec=codec) as writer:
             stats = replay_repository(repo, cfg, writer, commits=commits, progress=advance)
@@ -86,10 +91,13 @@ def command(repo: str, out: str, max_commits: int | None, frame_size: str | None
         sys.exit(EXIT_LOSSLESS)
 
 
-def _check_out(out: Path) -> None:
-    """Reject an ``--out`` that cannot become the shard file; create its missing parent folders."""
+def _check_out(out: Path, force: bool) -> None:
+    """Reject an ``--out`` that cannot become the shard file, or that exists without ``force``;
+    create its missing parent folders."""
     if out.is_dir():
         raise SessionforgeError(f"--out {out}: is a directory; give the shard file to write, e.g. {out / 'repo.tss'}")
+    if out.exists() and not force:  # a finished shard is worth more than a typo in --out
+        raise SessionforgeError(f"--out {out}: already exists; pass --force to replace it")
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

@@ -37,6 +37,7 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from sessionforge.errors import SessionforgeError
+from sessionforge.files import write_atomic
 
 FORMAT = "sessionforge-action-tokenizer"
 VERSION = 1
@@ -144,8 +145,9 @@ class ActionTokenizer:
         }
 
     def save(self, path: str | Path) -> None:
-        """Write the versioned JSON file."""
-        Path(path).write_text(json.dumps(self.to_dict(), indent=1) + "\n", encoding="utf-8")
+        """Write the versioned JSON file, atomically: a failure part-way (disk full, Ctrl-C)
+        leaves an existing tokenizer at ``path`` whole instead of truncated."""
+        write_atomic(Path(path), (json.dumps(self.to_dict(), indent=1) + "\n").encode("utf-8"))
 
     @classmethod
     def from_dict(cls, data: dict, source: str = "tokenizer") -> "ActionTokenizer":
