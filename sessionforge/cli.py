@@ -29,6 +29,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "render": ("render", "Render frames of a session to PNG images or a contact sheet."),
     "tokenizer": ("tokenizer", "Build and inspect action tokenizers."),
     "train": ("train", "Train an FBAM model on a dataset (streaming BPTT)."),
+    "eval": ("eval", "Score a trained run on held-out frames beside unigram and n-gram baselines."),
     "bench": ("bench", "Synthetic recurrence benchmarks (FRJT, Withheld Maze)."),
     "report": ("report", "Reports over training runs (loss vs window length)."),
 }
