@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -79,10 +80,16 @@ def command(inputs: tuple[str, ...], out: str, config_path: str | None, override
     try:
         result = build_dataset(list(inputs), out, cfg, overwrite=overwrite, retry_failed=retry_failed,
                                progress=progress)
+    except KeyboardInterrupt:
+        progress.stop()
+        click.echo("interrupted - run the same command again to resume", err=True)
+        sys.exit(130)
     finally:
         progress.stop()
-    stdout_console().print(summary_table(result.doc, result.frames_per_s))
-    _report_errors(Path(out), result.failed, strict, _nothing_built(result.doc))
+    nothing_built = _nothing_built(result.doc)
+    if not nothing_built:  # a table of zeros says nothing; the errors below say what went wrong
+        stdout_console().print(summary_table(result.doc, result.frames_per_s))
+    _report_errors(Path(out), result.failed, strict, nothing_built)
 
 
 def load_build_config(config_path: str | None, overrides: tuple[str, ...], flags: dict[str, Any]) -> Any:

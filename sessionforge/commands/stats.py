@@ -6,6 +6,8 @@ import json
 
 import click
 
+from sessionforge.words import count
+
 
 @click.command("stats")
 @click.argument("dataset", type=click.Path(exists=True, file_okay=False))
@@ -62,7 +64,8 @@ def _print_tables(st: dict) -> None:
     con.print(dist)
 
     ta = st["top_actions"]
-    acts = Table(title=f"top actions ({ta['sampled_frames']:,} frames from {ta['sampled_shards']} shards)")
+    acts = Table(title=f"top actions ({count(ta['sampled_frames'], 'frame')} from "
+                       f"{count(ta['sampled_shards'], 'shard')})")
     acts.add_column("action")
     acts.add_column("count", justify="right")
     acts.add_column("share", justify="right")

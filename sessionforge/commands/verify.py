@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from sessionforge.errors import SessionforgeError
+from sessionforge.words import count
 
 
 @click.command("verify")
@@ -23,9 +24,10 @@ def command(dataset: str, deep: int) -> None:
         rep = verify_dataset(dataset, deep=deep, progress=lambda what: status.update(f"verifying {what}"))
     for p in rep.problems:
         click.echo(f"problem: {p}", err=True)
-    summary = (f"{rep.shards} shards, {rep.sessions} sessions, {rep.frames:,} frames decoded"
-               + (f"; {rep.deep_sessions} sessions ({rep.deep_frames:,} frames) replayed again and identical"
-                  if deep else ""))
+    summary = (f"{count(rep.shards, 'shard')}, {count(rep.sessions, 'session')}, "
+               f"{count(rep.frames, 'frame')} decoded"
+               + (f"; {count(rep.deep_sessions, 'session')} ({count(rep.deep_frames, 'frame')}) "
+                  "replayed again and identical" if deep else ""))
     if not rep.ok:
-        raise SessionforgeError(f"{dataset}: {len(rep.problems)} problem(s) found ({summary})")
+        raise SessionforgeError(f"{dataset}: {count(len(rep.problems), 'problem')} found ({summary})")
     click.echo(f"ok: {summary}")

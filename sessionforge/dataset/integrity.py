@@ -17,6 +17,7 @@ from sessionforge.dataset.errors import DatasetError
 from sessionforge.dataset.layout import SHARDS_DIR, shard_files_on_disk
 from sessionforge.dataset.tables import DatasetTables
 from sessionforge.files import sha256_file, write_json_atomic
+from sessionforge.words import count
 
 
 @dataclass
@@ -77,7 +78,7 @@ def require_intact(tables: DatasetTables, *, remembered: Path | None = None,
     listed shard is present with its recorded size and sha256."""
     check = check_shards(tables, progress=progress, remembered=remembered)
     if not check.ok:
-        more = f" (and {len(check.problems) - 1} more problem(s))" if len(check.problems) > 1 else ""
+        more = f" (and {count(len(check.problems) - 1, 'more problem')})" if len(check.problems) > 1 else ""
         raise DatasetError(f"{tables.root}: {check.problems[0]}{more}; "
                            f"run `sessionforge verify {tables.root}` for details")
 

@@ -14,6 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from sessionforge.pipeline.jobs import Failure, SliceResult
+from sessionforge.words import count
 
 
 class BuildProgress:
@@ -55,7 +56,7 @@ class BuildProgress:
             self._bar = self._progress.add_task(escape(phase), total=total, frames=self.frames, rate=0.0,
                                                  repos=self._repos_text())
         elif self.enabled and total:
-            self.console.print(f"{phase}: {total} job{'' if total == 1 else 's'}", highlight=False, markup=False, soft_wrap=True)
+            self.console.print(f"{phase}: {count(total, 'job')}", highlight=False, markup=False, soft_wrap=True)
 
     def add_frames(self, n: int) -> None:
         self.frames += n
@@ -82,7 +83,7 @@ class BuildProgress:
         elif self.live or self._phase == "planning":
             return  # a log line per planned repository is noise; the bar shows the rest
         elif isinstance(outcome, SliceResult):
-            what = f"ok, {outcome.frames:,} frames"
+            what = f"ok, {count(outcome.frames, 'frame')}"
         else:
             what = "ok"
         self.console.print(f"[{self._done}/{self._total}] {name}: {what}", highlight=False, markup=False,

@@ -73,6 +73,9 @@ def _die_with_parent() -> None:
 def _worker_main(conn: Connection) -> None:
     """A pool worker: receive (index, fn, job), run it, send progress and the result back."""
     _die_with_parent()
+    # Ctrl-C reaches the whole process group: the driver handles it (it stops the workers and
+    # prints one line); a worker's own KeyboardInterrupt would only add a traceback per process.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     while True:
         try:
             msg = conn.recv()
@@ -166,12 +169,19 @@ class ProcessExecutor:
                         pool.remove(w)
                         on_result(i, Failure("timeout", f"killed after {jobs[i].timeout:g} s "
                                                         f"(+{KILL_GRACE_S:g} s grace)"))
-        except BaseException:
-            self.close()  # workers may be mid-job: do not hand them the next map's jobs
+        except BaseException as exc:
+            # Workers may be mid-job: never hand them the next map's jobs. On Ctrl-C do not wait
+            # for them either: their slices have no marker yet, so a rerun redoes them.
+            self.close(now=isinstance(exc, KeyboardInterrupt))
             raise
 
-    def close(self) -> None:
+    def close(self, now: bool = False) -> None:
+        """Stop the workers: let each finish its job (up to 5 s), or kill them at once (``now``)."""
         pool, self._pool = self._pool, []
+        if now:
+            for w in pool:
+                w.kill()
+            return
         for w in pool:
             w.stop()
         for w in pool:
