@@ -106,7 +106,10 @@ def main(argv: list[str] | None = None) -> None:
     except (SessionforgeError, OSError) as exc:
         if os.environ.get("SESSIONFORGE_DEBUG"):
             raise
-        click.echo(f"error: {exc}", err=True)
+        # An OSError's text may lack the file ("[Errno 27] File too large" from a write): name it.
+        where = getattr(exc, "filename", None)
+        text = str(exc) if not where or str(where) in str(exc) else f"{where}: {exc}"
+        click.echo(f"error: {text}", err=True)
         sys.exit(1)
 
 

@@ -9,20 +9,11 @@ from pathlib import Path
 
 import click
 
-from sessionforge.config import load_config
+from sessionforge.config import load_config, parse_frame_size
 from sessionforge.errors import ConfigError, SessionforgeError
+from sessionforge.words import count
 
 EXIT_LOSSLESS = 3  # distinct from 1 (input error) and 2 (usage error)
-
-
-def _frame_size(value: str | None) -> tuple[int, int] | None:
-    if value is None:
-        return None
-    try:
-        rows, cols = (int(x) for x in value.lower().split("x"))
-    except ValueError:
-        raise click.BadParameter(f"{value!r}: expected ROWSxCOLS, e.g. 48x160") from None
-    return rows, cols
 
 
 @click.command(name="replay")
@@ -58,13 +49,11 @@ def command(repo: str, out: str, force: bool, max_commits: int | None, frame_siz
     from sessionforge.formats import ShardWriter
     from sessionforge.replay import ReplayConfig, list_commits, replay_repository
 
-    sets = list(overrides)
-    if max_commits is not None:
-        sets.append(f"max_commits={max_commits}")
-    size = _frame_size(frame_size)
-    if size is not None:
-        sets += [f"rows={size[0]}", f"cols={size[1]}"]
-    cfg = load_config(ReplayConfig, config_path, sets)
+    named: dict[str, tuple[str, object]] = {"max_commits": ("--max-commits", max_commits)}
+    if frame_size is not None:
+        rows, cols = parse_frame_size(frame_size)
+        named.update(rows=("--frame-size", rows), cols=("--frame-size", cols))
+    cfg = load_config(ReplayConfig, config_path, list(overrides), named)
     if show < 0:
         raise ConfigError("--show must be >= 0")
     commits = list_commits(repo, cfg)   # fails early, with one line, on a bad repo or ref
@@ -87,7 +76,7 @@ def command(repo: str, out: str, force: bool, max_commits: int | None, frame_siz
     if show:
         _show_frames(out, show)
     if stats.lossless_failures:
-        click.echo(f"error: {len(stats.lossless_failures)} lossless failure(s)", err=True)
+        click.echo(f"error: {count(len(stats.lossless_failures), 'lossless failure')}", err=True)
         sys.exit(EXIT_LOSSLESS)
 
 
