@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from torch_threads import one_torch_thread
 
-from synth import write_synthetic_shard
+from synth import write_synthetic_dataset
 
 
 @pytest.fixture(autouse=True)
@@ -15,8 +15,9 @@ def one_thread():
 
 @pytest.fixture(scope="session")
 def tiny_data(tmp_path_factory):
-    """A dataset folder with two 8x32 shards (3 + 2 sessions of 160 frames)."""
-    root = tmp_path_factory.mktemp("tiny-data")
-    write_synthetic_shard(root / "a.tss", sessions=3, frames=160, seed=1)
-    write_synthetic_shard(root / "b.tss", sessions=2, frames=160, seed=2)
-    return root
+    """A finished dataset folder (dataset.json, manifest) with two 8x32 shards (3 + 2 sessions
+    of 160 frames). Shared by the session's tests: never modify it (copy it first)."""
+    return write_synthetic_dataset(tmp_path_factory.mktemp("tiny-data"), {
+        "a.tss": dict(sessions=3, frames=160, seed=1),
+        "b.tss": dict(sessions=2, frames=160, seed=2),
+    })

@@ -117,3 +117,28 @@ def write_synthetic_shard(
                 w.add_frame(chars, fg, bg, attrs, cursor, k)
             w.end_session()
     return path
+
+
+def write_synthetic_dataset(root: str | Path, shards: dict[str, dict]) -> Path:
+    """A finished dataset folder as ``build-dataset`` leaves one: ``shards/<name>`` written with
+    :func:`write_synthetic_shard` (``shards`` maps a name to its keyword arguments), a manifest,
+    an empty errors table and, last, ``dataset.json`` with each shard's size and sha256."""
+    import polars as pl
+
+    from sessionforge.dataset.tables import DATASET_FORMAT, DATASET_FORMAT_VERSION, errors_frame
+    from sessionforge.files import sha256_file, write_json_atomic
+
+    root = Path(root)
+    rows: list[dict] = []
+    listed: dict[str, dict] = {}
+    for name, kwargs in shards.items():
+        path = write_synthetic_shard(root / "shards" / name, **kwargs)
+        for s in range(kwargs.get("sessions", 2)):
+            rows.append({"id": f"{Path(name).stem}-{s}", "shard": name, "index": s,
+                         "frames": kwargs.get("frames", 200)})
+        listed[name] = {"sha256": sha256_file(path), "bytes": path.stat().st_size}
+    pl.DataFrame(rows).write_parquet(root / "manifest.parquet")
+    errors_frame([]).write_parquet(root / "errors.parquet")
+    write_json_atomic(root / "dataset.json", {"format": DATASET_FORMAT, "format_version": DATASET_FORMAT_VERSION,
+                                              "shards": listed})
+    return root

@@ -98,6 +98,6 @@ def test_errors_name_the_problem(tiny_data, tmp_path):
         ShardSet(tmp_path)
     write_synthetic_shard(tmp_path / "big.tss", sessions=1, frames=20, rows=16, cols=32)
     with pytest.raises(DatasetError, match="16x32"):
-        ShardSet([tiny_data / "a.tss", tmp_path / "big.tss"])
+        ShardSet([tiny_data / "shards" / "a.tss", tmp_path / "big.tss"])
     with pytest.raises(DatasetError, match="model expects 48x160"):
         ShardSet(tiny_data).check_frame_size(48, 160)

@@ -14,9 +14,10 @@ from trainkit import tiny_model_config, tiny_run_config
 
 
 def test_tiny_model_overfits_a_tiny_dataset(tmp_path):
-    data = tmp_path / "data"
-    # One short session of 4x16 frames whose title bar shows the keys to come.
-    write_synthetic_shard(data / "one.tss", sessions=1, frames=49, rows=4, cols=16, seed=3, show_next=True)
+    # One short session of 4x16 frames whose title bar shows the keys to come (a shard file given
+    # directly: no dataset.json to check it against).
+    data = write_synthetic_shard(tmp_path / "one.tss", sessions=1, frames=49, rows=4, cols=16, seed=3,
+                                 show_next=True)
     cfg = tiny_run_config(window=12, batch=2, chunk=6, stream_windows=2, steps=200, checkpoint_every=1000,
                           log_every=25)
     cfg.model = tiny_model_config(4, 16, layers=1)
