@@ -2,26 +2,49 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
 
 from sessionforge.errors import ConfigError
 
+# Kept in step with sessionforge.train.run.SAFE_ON_RESUME (a test checks): the help must not import torch.
+SAFE_ON_RESUME_HELP = ("train.steps, train.log_every, train.tensorboard,\n"
+                       "  train.checkpoint_every, train.keep_checkpoints")
 
-@click.command("train")
+EPILOG = f"""\b
+Run folders: --out holds one run. A folder that already holds one is refused
+unless --resume (continue it) or --overwrite (delete it, start over) is given.
+On --resume the config must equal the saved one except for these keys:
+  {SAFE_ON_RESUME_HELP}
+
+\b
+Data: a dataset folder must be a finished dataset (dataset.json present), and
+its shards must have the sizes and sha256 dataset.json records: checked before
+training, remembered in OUT/dataset-check.json so a resume does not hash again
+(--no-verify: sizes only). Shard files given directly are used as they are
+(no dataset.json to check them against; blocks are still checksummed as read)."""
+
+
+@click.command("train", epilog=EPILOG)
 @click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Run config (YAML/TOML), e.g. configs/debug.yaml. With --resume, defaults to RUN/config.yaml.")
 @click.option("--data", "data", multiple=True, required=True, type=click.Path(exists=True, path_type=Path),
-              help="Dataset directory (the shards its dataset.json lists, else shards/*.tss) or shard file; repeatable.")
+              help="Finished dataset folder (the shards its dataset.json lists) or shard file; repeatable.")
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Run folder: config.yaml, tokenizer.json, metrics.jsonl, checkpoints/.")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
               help="Override a config value, e.g. --set train.window=256 --set model.integrator.lstm_impl=torch.")
-@click.option("--resume", is_flag=True, help="Continue from the newest checkpoint in --out.")
+@click.option("--tokenizer", "tokenizer", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Action tokenizer file (sessionforge tokenizer build); default: built from the data. "
+                   "Same as --set tokenizer.path=FILE.")
+@click.option("--resume", is_flag=True, help="Continue the run in --out from its newest checkpoint.")
+@click.option("--overwrite", is_flag=True, help="Delete the run already in --out, then start a new one.")
+@click.option("--no-verify", is_flag=True, help="Skip the sha256 check of the shards against dataset.json.")
 @click.option("--no-progress", is_flag=True, help="No progress bar (logs go to metrics.jsonl either way).")
 def command(config_path: Path | None, data: tuple[Path, ...], out: Path, overrides: tuple[str, ...],
-            resume: bool, no_progress: bool) -> None:
+            tokenizer: Path | None, resume: bool, overwrite: bool, no_verify: bool, no_progress: bool) -> None:
     """Train an FBAM model (frame head -> LSTM -> action tokens) on a dataset.
 
     \b
@@ -39,21 +62,25 @@ def command(config_path: Path | None, data: tuple[Path, ...], out: Path, overrid
         if not resume:
             raise ConfigError("--config is required (e.g. --config configs/debug.yaml) unless --resume is given")
         config_path = out / "config.yaml"
-    cfg = load_config(TrainConfig, config_path, list(overrides))
-    _run(cfg, data, out, resume, not no_progress)
+    named = {"tokenizer.path": ("--tokenizer", str(tokenizer) if tokenizer is not None else None)}
+    cfg = load_config(TrainConfig, config_path, list(overrides), named=named)
+    _run(cfg, data, out, resume=resume, overwrite=overwrite, verify=not no_verify, progress=not no_progress)
 
 
-def _run(cfg, data, out: Path, resume: bool, progress: bool) -> None:
+def _run(cfg, data: tuple[Path, ...], out: Path, *, resume: bool, overwrite: bool, verify: bool,
+         progress: bool) -> None:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
     from sessionforge.train.loop import train
-
-    import os
+    from sessionforge.train.summary import summary_line
 
     # Under torchrun every rank runs this; only rank 0 draws the bar and prints.
     lead = int(os.environ.get("RANK", "0")) == 0
-    console = Console(stderr=True, quiet=not lead)
+    console = Console(stderr=True, quiet=not lead, soft_wrap=True)  # soft_wrap: the summary stays one line
+    if not verify:
+        console.print("warning: --no-verify: the shards are not checked against the sha256 in dataset.json",
+                      markup=False, highlight=False)
     bar = Progress(
         TextColumn("[bold]train"), BarColumn(), MofNCompleteColumn(), TextColumn("loss {task.fields[loss]}"),
         TimeElapsedColumn(), TimeRemainingColumn(), console=console, disable=not (progress and lead),
@@ -61,14 +88,8 @@ def _run(cfg, data, out: Path, resume: bool, progress: bool) -> None:
     task = bar.add_task("train", total=cfg.train.steps, loss="-")
     with bar:
         result = train(
-            cfg, list(data), out, resume=resume,
+            cfg, list(data), out, resume=resume, overwrite=overwrite, verify=verify,
             on_start=lambda step, total: bar.update(task, completed=step, total=total),
             on_step=lambda step, loss: bar.update(task, completed=step, loss=f"{loss:.4f}"),
         )
-    fps = result.frames / max(result.seconds, 1e-9)
-    first = f"{result.losses[0]:.4f}" if result.losses else "-"
-    last = f"{result.losses[-1]:.4f}" if result.losses else "-"
-    console.print(
-        f"trained {result.steps} steps, {result.parameters:,} parameters, {result.frames:,} frames "
-        f"({fps:,.0f} frames/s); loss {first} -> {last}; run in {out}"
-    )
+    console.print(summary_line(result), markup=False, highlight=False)

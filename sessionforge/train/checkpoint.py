@@ -6,13 +6,20 @@
 and per rank ``rank0.json`` (step, loader position, counters) plus
 ``rank0.safetensors`` (the carried integrator state and the RNG state). A checkpoint
 is written into a temporary folder and renamed when complete, so a folder named
-``step_*`` is always whole; the oldest are deleted beyond ``keep``.
+``step_*`` is always whole.
+
+Lineage. ``rank0.json`` records the checkpoint's *lineage*: one entry per invocation of
+``train`` that led to it, ``{"id", "from_step"}`` (the step that invocation resumed
+from; 0 for the first). Pruning keeps the newest ``keep`` checkpoints of the current
+lineage and never touches a checkpoint of another one (a dead branch or a foreign run),
+nor the one just written.
 """
 
 from __future__ import annotations
 
 import json
 import shutil
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +31,8 @@ from torch.utils import _pytree as pytree
 from sessionforge.errors import SessionforgeError
 
 PREFIX = "step_"
+# Checkpoints written before lineages were recorded count as one anonymous first invocation.
+LEGACY_LINEAGE = [{"id": "legacy", "from_step": 0}]
 
 
 class CheckpointError(SessionforgeError):
@@ -81,14 +90,53 @@ def save_rank(stage: Path, rank: int, state: RankState) -> None:
     (stage / f"rank{rank}.json").write_text(json.dumps(info, indent=1) + "\n", encoding="utf-8")
 
 
-def finalize(run: Path, step: int, keep: int) -> Path:
-    """Rename the staged checkpoint into place and delete the oldest beyond ``keep``."""
+def new_lineage(parent: list[dict] | None = None, from_step: int = 0) -> list[dict]:
+    """The lineage of a new invocation: ``parent`` (the resumed checkpoint's) plus a fresh id."""
+    return [*(parent or []), {"id": uuid.uuid4().hex[:12], "from_step": int(from_step)}]
+
+
+def checkpoint_lineage(ckpt: Path) -> list[dict]:
+    """The lineage recorded in ``ckpt/rank0.json`` (:data:`LEGACY_LINEAGE` when it has none)."""
+    try:
+        info = json.loads((Path(ckpt) / "rank0.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise CheckpointError(f"{Path(ckpt) / 'rank0.json'}: unreadable ({exc})") from None
+    lineage = info.get("lineage") if isinstance(info, dict) else None
+    return lineage if isinstance(lineage, list) and lineage else LEGACY_LINEAGE
+
+
+def step_of(ckpt: Path) -> int:
+    """The step in a checkpoint folder's name (``step_00000040`` -> 40)."""
+    return int(Path(ckpt).name[len(PREFIX):])
+
+
+def in_lineage(lineage: list[dict], step: int, current: list[dict]) -> bool:
+    """Whether a checkpoint at ``step`` written with ``lineage`` is an ancestor of (or written
+    by) the invocation whose lineage is ``current``.
+
+    It is when its lineage is a prefix of ``current`` and, if a later invocation resumed from
+    its invocation, it is not newer than the step that later invocation resumed from.
+    """
+    n = len(lineage)
+    if n == 0 or n > len(current) or list(current[:n]) != list(lineage):
+        return False
+    return n == len(current) or step <= int(current[n]["from_step"])
+
+
+def finalize(run: Path, step: int, keep: int, lineage: list[dict]) -> Path:
+    """Rename the staged checkpoint into place, then delete the oldest checkpoints of ``lineage``
+    beyond the newest ``keep`` (0 keeps all). Checkpoints of other lineages are never deleted,
+    and neither is the one this call put in place."""
     final = checkpoint_dir(run, step)
     if final.exists():
-        shutil.rmtree(final)
+        shutil.rmtree(final)  # a dead branch's checkpoint of the same step: this one replaces it
     staging_dir(run, step).rename(final)
-    for old in list_checkpoints(run)[:-keep] if keep > 0 else []:
-        shutil.rmtree(old)
+    if keep > 0:
+        ours = [p for p in list_checkpoints(run) if in_lineage(checkpoint_lineage(p), step_of(p), lineage)]
+        ours.sort(key=step_of)
+        for old in ours[:-keep]:
+            if old != final:
+                shutil.rmtree(old)
     return final
 
 

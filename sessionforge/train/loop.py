@@ -1,20 +1,23 @@
 """The training loop behind ``sessionforge train``.
 
-Setup (device, precision, DDP from torchrun's env vars, tokenizer, model, AdamW,
-loader), optional resume from the newest checkpoint, then steps: next window ->
-streaming (or full) BPTT step -> gradient all-reduce across ranks -> clip -> AdamW
-with warmup + cosine LR -> metrics / checkpoints. DDP is done by hand (broadcast the
-initial weights, all-reduce the gradients) because the streaming step calls the
-model's parts separately, many times per step, which ``DistributedDataParallel``'s
-forward hooks do not expect.
+Checks first, before anything is written (:func:`_preflight`): the run folder
+(:mod:`~sessionforge.train.run`), a resumed config against the saved one, the data
+(:mod:`~sessionforge.train.data`). Then setup (device, precision, DDP from torchrun's
+env vars, tokenizer, model, AdamW, loader), optional resume from the newest checkpoint,
+then steps: next window -> streaming (or full) BPTT step -> gradient all-reduce across
+ranks -> clip -> AdamW with warmup + cosine LR -> metrics / checkpoints. DDP is done
+by hand (broadcast the initial weights, all-reduce the gradients) because the streaming
+step calls the model's parts separately, many times per step, which
+``DistributedDataParallel``'s forward hooks do not expect.
 """
 
 from __future__ import annotations
 
+import copy
+import json
 import math
 import os
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -23,31 +26,25 @@ import torch.distributed as dist
 import yaml
 
 from sessionforge.config import to_dict
+from sessionforge.errors import ConfigError, SessionforgeError
+from sessionforge.files import write_atomic
 from sessionforge.model.fbam import FBAM, count_parameters
-from sessionforge.errors import ConfigError
 from sessionforge.model.integrators import map_state, state_tensors
 from sessionforge.model.tokenizer import ActionTokenizer, build_tokenizer
 from sessionforge.train import checkpoint as ckpt
 from sessionforge.train.bptt import StepResult, full_step, prefetcher, streaming_step
 from sessionforge.train.config import TrainConfig
+from sessionforge.train.data import check_training_data
 from sessionforge.train.loader import StreamLoader
 from sessionforge.train.metrics import MetricsWriter, bucket_means, peak_memory_bytes
+from sessionforge.train.run import prepare_run_folder, require_same_config, saved_config, trim_metrics
+from sessionforge.train.summary import TrainResult
 from sessionforge.dataset import ShardSet
+
+__all__ = ["TrainResult", "lr_at", "train"]
 
 # Backbones whose state is fixed-size and batch-first, so it can be carried across windows.
 CARRYABLE = ("lstm", "linear-rnn")
-
-
-@dataclass
-class TrainResult:
-    """What a run did (also in metrics.jsonl)."""
-
-    losses: list[float] = field(default_factory=list)  # per step, this rank's window
-    steps: int = 0
-    frames: int = 0
-    seconds: float = 0.0
-    parameters: int = 0
-    run: Path | None = None
 
 
 def lr_at(step: int, cfg: TrainConfig) -> float:
@@ -86,15 +83,25 @@ def _precision(cfg: TrainConfig, device: torch.device) -> tuple[torch.dtype, tor
     return torch.float32, None
 
 
-def _tokenizer(cfg: TrainConfig, shards: ShardSet, run: Path, resume: bool) -> ActionTokenizer:
-    saved = run / "tokenizer.json"
-    if resume and saved.is_file():
-        return ActionTokenizer.load(saved)
+def _pin_tokenizer(cfg: TrainConfig, resume: bool) -> None:
+    """Make ``tokenizer.path`` absolute and ``tokenizer.vocab`` that file's vocabulary size, so
+    config.yaml records the tokenizer used (not the default size) and a resume from another
+    folder names the same file. A built tokenizer keeps ``vocab`` as the size it was built with."""
     if cfg.tokenizer.path:
-        tok = ActionTokenizer.load(cfg.tokenizer.path)
-    else:
-        tok = build_tokenizer(shards.action_streams(cfg.tokenizer.max_bytes), cfg.tokenizer.vocab)
-    return tok
+        path = Path(cfg.tokenizer.path).resolve()
+        cfg.tokenizer.path = str(path)
+        # A resume trains with its checkpoint's copy: the file may have gone since.
+        if not resume or path.is_file():
+            cfg.tokenizer.vocab = ActionTokenizer.load(path).vocab_size
+
+
+def _tokenizer(cfg: TrainConfig, shards: ShardSet, found: Path | None) -> ActionTokenizer:
+    """The resumed checkpoint's tokenizer, else ``tokenizer.path``, else one built from the data."""
+    if found is not None:
+        return ActionTokenizer.load(found / "tokenizer.json")
+    if cfg.tokenizer.path:
+        return ActionTokenizer.load(cfg.tokenizer.path)
+    return build_tokenizer(shards.action_streams(cfg.tokenizer.max_bytes), cfg.tokenizer.vocab)
 
 
 def _optimizer(model: torch.nn.Module, cfg: TrainConfig) -> torch.optim.AdamW:
@@ -122,12 +129,25 @@ def train(
     run: str | Path,
     *,
     resume: bool = False,
+    overwrite: bool = False,
+    verify: bool = True,
     on_step: Callable[[int, float], None] | None = None,
     on_start: Callable[[int, int], None] | None = None,
 ) -> TrainResult:
-    """Train for ``cfg.train.steps`` steps (total, counting resumed ones); see the module doc."""
+    """Train for ``cfg.train.steps`` steps (total, counting resumed ones); see the module doc.
+
+    ``run`` must not hold a run already unless ``resume`` (continue it: the config must equal
+    the saved one but for :data:`~sessionforge.train.run.SAFE_ON_RESUME`) or ``overwrite``
+    (delete it first). Dataset folders in ``data`` must be finished datasets whose shards
+    match ``dataset.json`` (``verify=False``: sizes only, no sha256).
+    """
     run = Path(run)
+    cfg = copy.deepcopy(cfg)  # the tokenizer section is pinned below; the caller's object stays as given
+    _pin_tokenizer(cfg, resume)
     rank, world, device = _dist_setup(cfg)
+    # Everything that can refuse the run happens here, before anything is written into it.
+    _rank0_first(rank, world, lambda: _preflight(cfg, data, run, resume=resume, overwrite=overwrite, verify=verify))
+    found = ckpt.latest_checkpoint(run) if resume else None
     tc = cfg.train
     if tc.threads > 0:
         torch.set_num_threads(tc.threads)
@@ -136,7 +156,7 @@ def train(
     shards = ShardSet(data)
     shards.check_frame_size(cfg.model.rows, cfg.model.cols)
     run.mkdir(parents=True, exist_ok=True)
-    tok = _tokenizer(cfg, shards, run, resume)
+    tok = _tokenizer(cfg, shards, found)
     torch.manual_seed(tc.seed)
     model = FBAM(cfg.model, tok.vocab_size).to(device=device, dtype=param_dtype)
     if world > 1:
@@ -147,12 +167,11 @@ def train(
         shards, tok, window=tc.window, batch=tc.batch, stream_windows=tc.stream_windows,
         seed=tc.seed, rank=rank, world=world, workers=tc.workers,
     )
-    result = TrainResult(parameters=count_parameters(model), run=run)
+    result = TrainResult(parameters=count_parameters(model), run=run, total_steps=tc.steps)
     carry = tc.carry_state and cfg.model.integrator.kind in CARRYABLE
     carried: object = None
     step, frames, elapsed = 0, 0, 0.0
-    if resume:
-        found = ckpt.latest_checkpoint(run)
+    if found is not None:
         ckpt.load_model(found, model)
         ckpt.load_optimizer(found, optimizer)
         rs = ckpt.load_rank(found, rank, device)
@@ -163,12 +182,20 @@ def train(
             torch.set_rng_state(rs.rng)
         if rs.rng_cuda is not None and device.type == "cuda":
             torch.cuda.set_rng_state(rs.rng_cuda)
+    lineage = ckpt.new_lineage(ckpt.checkpoint_lineage(found) if found is not None else None, step)
+    if world > 1:  # one invocation id for all ranks: rank 0's
+        box = [lineage]
+        dist.broadcast_object_list(box, src=0)
+        lineage = box[0]
     if rank == 0:
-        (run / "config.yaml").write_text(yaml.safe_dump(to_dict(cfg), sort_keys=False), encoding="utf-8")
-        tok.save(run / "tokenizer.json")
+        write_atomic(run / "config.yaml", yaml.safe_dump(to_dict(cfg), sort_keys=False).encode())
+        write_atomic(run / "tokenizer.json", (json.dumps(tok.to_dict(), indent=1) + "\n").encode())
+        if found is not None:
+            trim_metrics(run, step)  # records past the checkpoint belong to steps about to be redone
     metrics = MetricsWriter(run, tc.tensorboard) if rank == 0 else None
     if on_start is not None:
         on_start(step, tc.steps)
+    result.start_step, frames0, t0 = step, frames, time.perf_counter()
     pending: list[StepResult] = []
     t_log, frames_log = time.perf_counter(), frames
     start_time = time.perf_counter() - elapsed
@@ -206,20 +233,51 @@ def train(
                 on_step(step, res.loss)
             if metrics is not None and (step % tc.log_every == 0 or step == tc.steps):
                 now = time.perf_counter()
-                metrics.write(_record(step, pending, frames, now - start_time, lr, tc.window, tc.position_buckets,
-                                      (frames - frames_log) / max(now - t_log, 1e-9), device, gnorm, loader))
+                record = _record(step, pending, frames, now - start_time, lr, tc.window, tc.position_buckets,
+                                 (frames - frames_log) / max(now - t_log, 1e-9), device, gnorm, loader)
+                metrics.write(record)
+                result.logged.append((step, record["loss"]))
                 pending, t_log, frames_log = [], now, frames
             if step % tc.checkpoint_every == 0 or step == tc.steps:
                 _save(run, step, cfg, model, optimizer, tok, loader, carried, frames,
-                      time.perf_counter() - start_time, rank, world)
+                      time.perf_counter() - start_time, rank, world, lineage)
     finally:
         if prefetch is not None:
             prefetch.shutdown()
         loader.close()
         if metrics is not None:
             metrics.close()
-    result.steps, result.frames, result.seconds = step, frames, time.perf_counter() - start_time
+    result.step, result.frames, result.seconds = step, frames - frames0, time.perf_counter() - t0
     return result
+
+
+def _preflight(cfg: TrainConfig, data: str | Path | Sequence[str | Path], run: Path, *, resume: bool,
+               overwrite: bool, verify: bool) -> None:
+    """The checks that may refuse a run (rank 0): the run folder, the resumed config, the data."""
+    prepare_run_folder(run, resume=resume, overwrite=overwrite)
+    if resume:
+        found = ckpt.latest_checkpoint(run)
+        require_same_config(saved_config(found, TrainConfig), to_dict(cfg), found)
+    check_training_data(data, run, verify=verify)
+
+
+def _rank0_first(rank: int, world: int, fn: Callable[[], None]) -> None:
+    """Run ``fn`` on rank 0 only; if it refuses, every rank raises (none waits for a rank that quit)."""
+    error: SessionforgeError | None = None
+    if rank == 0:
+        try:
+            fn()
+        except SessionforgeError as exc:
+            if world == 1:
+                raise
+            error = exc
+    if world > 1:
+        box = [None if error is None else str(error)]
+        dist.broadcast_object_list(box, src=0)
+        if error is not None:
+            raise error
+        if box[0] is not None:
+            raise SessionforgeError(box[0])
 
 
 def _record(step: int, pending: list[StepResult], frames: int, elapsed: float, lr: float, window: int,
@@ -238,14 +296,15 @@ def _record(step: int, pending: list[StepResult], frames: int, elapsed: float, l
 
 def _save(run: Path, step: int, cfg: TrainConfig, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
           tok: ActionTokenizer, loader: StreamLoader, carried: object, frames: int, elapsed: float,
-          rank: int, world: int) -> None:
+          rank: int, world: int, lineage: list[dict]) -> None:
     stage = ckpt.staging_dir(run, step)
     if rank == 0:
         ckpt.save_shared(stage, model, optimizer, to_dict(cfg), tok.to_dict())
-    info = {"loader": loader.state_dict(), "frames": frames, "elapsed_s": elapsed, "world": world}
+    info = {"loader": loader.state_dict(), "frames": frames, "elapsed_s": elapsed, "world": world,
+            "lineage": lineage}
     cuda_rng = torch.cuda.get_rng_state() if torch.cuda.is_available() and torch.cuda.is_initialized() else None
     ckpt.save_rank(stage, rank, ckpt.RankState(step, info, carried, torch.get_rng_state(), cuda_rng))
     if world > 1:
         dist.barrier()
     if rank == 0:
-        ckpt.finalize(run, step, cfg.train.keep_checkpoints)
+        ckpt.finalize(run, step, cfg.train.keep_checkpoints, lineage)

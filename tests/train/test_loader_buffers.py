@@ -152,5 +152,5 @@ def test_training_uses_one_prefetch_thread_pool_and_shuts_it_down(tiny_data, tmp
 
     monkeypatch.setattr(bptt, "ThreadPoolExecutor", Recorded)
     res = train(tiny_run_config(steps=4, checkpoint_every=100), tiny_data, tmp_path / "run")
-    assert res.steps == 4
+    assert res.step == res.steps_run == 4
     assert len(pools) == 1 and pools[0]._shutdown

@@ -27,7 +27,9 @@ def test_two_ranks_equal_one_process_with_the_same_global_batch(tiny_data, tmp_p
     assert out.returncode == 0, out.stderr[-3000:]
     ddp = [json.loads(x)["loss"] for x in (run / "metrics.jsonl").read_text().splitlines()]
     ckpt = run / "checkpoints" / "step_00000003"
-    assert json.loads((ckpt / "rank1.json").read_text())["loader"]["rank"] == 1
+    rank0, rank1 = (json.loads((ckpt / f"rank{r}.json").read_text()) for r in (0, 1))
+    assert rank1["loader"]["rank"] == 1
+    assert rank0["lineage"] == rank1["lineage"] and len(rank0["lineage"]) == 1  # one invocation, one id
     # Global stream g = rank * batch + b, so world 2 x batch 1 reads what world 1 x batch 2 reads,
     # and averaging the two ranks' gradients equals the two-stream mean.
     cfg.train.batch = 2
