@@ -29,6 +29,10 @@ class FrameHeadConfig:
     """Conv downsampling blocks, then bidirectional Transformer blocks inside one frame."""
 
     conv_channels: list[int] = field(default_factory=lambda: [128, 256])  # one 2x2-pooling block each
+    # Cells folded into one position before the first conv (pixel unshuffle: p x p cells ->
+    # one vector of p*p*embed.dim). 1 = none. It moves the first conv, norm and pooling off
+    # the full 48x160 grid, where a small model spends most of its time on a CPU.
+    patch: int = 1
     width: int = 1024  # Transformer width inside a frame
     blocks: int = 3
     heads: int = 8
@@ -41,6 +45,8 @@ class FrameHeadConfig:
     def __post_init__(self) -> None:
         if not self.conv_channels:
             raise ValueError("frame_head.conv_channels must name at least one block")
+        if self.patch < 1:
+            raise ValueError("frame_head.patch must be >= 1")
         if self.width % self.heads:
             raise ValueError(f"frame_head.width {self.width} is not divisible by heads {self.heads}")
 
@@ -69,9 +75,9 @@ class ModelConfig:
     integrator: IntegratorConfig = field(default_factory=IntegratorConfig)
 
     def __post_init__(self) -> None:
-        factor = 2 ** len(self.frame_head.conv_channels)
+        factor = self.frame_head.patch * 2 ** len(self.frame_head.conv_channels)
         if self.rows % factor or self.cols % factor:
             raise ValueError(
                 f"frame {self.rows}x{self.cols} is not divisible by {factor} "
-                f"({len(self.frame_head.conv_channels)} 2x2-pooling conv blocks)"
+                f"(patch {self.frame_head.patch} x {len(self.frame_head.conv_channels)} 2x2-pooling conv blocks)"
             )

@@ -78,9 +78,9 @@ class FrameHead(nn.Module):
     def __init__(self, rows: int, cols: int, cell_dim: int, cfg: FrameHeadConfig) -> None:
         super().__init__()
         self.cfg = cfg
-        chans = [cell_dim, *cfg.conv_channels]
+        chans = [cell_dim * cfg.patch**2, *cfg.conv_channels]
         self.convs = nn.ModuleList(ConvBlock(a, b) for a, b in zip(chans[:-1], chans[1:]))
-        factor = 2 ** len(cfg.conv_channels)
+        factor = cfg.patch * 2 ** len(cfg.conv_channels)
         tokens = (rows // factor) * (cols // factor)
         self.lift = nn.Linear(chans[-1], cfg.width)
         self.pos = nn.Parameter(torch.randn(tokens, cfg.width) * 0.02)
@@ -97,7 +97,8 @@ class FrameHead(nn.Module):
 
     def forward(self, cells: torch.Tensor) -> torch.Tensor:
         """(N, D_cell, R, C) -> (N, out_dim)."""
-        x = cells
+        p = self.cfg.patch
+        x = F.pixel_unshuffle(cells, p) if p > 1 else cells  # (N, D_cell*p*p, R/p, C/p)
         for conv in self.convs:
             x = conv(x)  # (N, c, H/2, W/2)
         x = self.lift(x.flatten(2).transpose(1, 2)) + self.pos  # (N, S, width)

@@ -107,3 +107,38 @@ def test_registry_builds_every_backbone_with_the_shared_contract():
 def test_model_config_defaults_are_the_paper_frame_size():
     cfg = ModelConfig()
     assert (cfg.rows, cfg.cols) == (48, 160)
+
+
+def test_cell_gathers_equal_embedding_lookups_in_values_and_gradients():
+    # The embedding gathers rows with index_select (cheaper backward on a CPU); it must be the
+    # same function as the F.embedding lookups it replaced, gradients included.
+    import torch.nn.functional as F
+
+    from sessionforge.model.embedding import _gather
+
+    g = torch.Generator().manual_seed(3)
+    table = torch.randn(40, 5, generator=g, dtype=torch.float64, requires_grad=True)
+    index = torch.randint(0, 40, (3, 70), generator=g)
+    weights = torch.randn(3, 70, 5, generator=g, dtype=torch.float64)
+    (got,) = torch.autograd.grad((_gather(table, index) * weights).sum(), table)
+    (want,) = torch.autograd.grad((F.embedding(index, table) * weights).sum(), table)
+    torch.testing.assert_close(_gather(table, index), F.embedding(index, table))
+    torch.testing.assert_close(got, want)
+
+
+def test_patch_folds_cells_before_the_first_conv():
+    cfg = load_config(TrainConfig, "configs/debug.yaml",
+                      ["model.frame_head.patch=4", "model.frame_head.conv_channels=[16]"]).model
+    model = FBAM(cfg, 50)
+    assert model.frame_head.convs[0].conv.in_channels == cfg.embed.dim * 16
+    assert model.frame_head.pos.shape[0] == (48 // 8) * (160 // 8)   # patch 4, one 2x2 pool
+    logits, _ = model(_frames(T=2, B=2, R=48, C=160))
+    assert logits.shape == (2, 2, 50)
+    # A frame that differs in one cell gives a different frame vector (nothing is dropped).
+    x = _frames(T=1, B=1, R=48, C=160)
+    y = _frames(T=1, B=1, R=48, C=160)
+    y.chars[0, 0, 47, 159] = x.chars[0, 0, 47, 159] + 1
+    assert not torch.equal(model.embed_frames(x), model.embed_frames(y))
+    with pytest.raises(ConfigError, match="not divisible by 16.*patch 4"):
+        load_config(TrainConfig, "configs/debug.yaml",
+                    ["model.frame_head.patch=4", "model.frame_head.conv_channels=[16,16]", "model.rows=40"])
