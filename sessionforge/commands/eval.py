@@ -147,6 +147,8 @@ def _model_and_settings(ckpt: Path, cfg, tok, dev, *, frames: int, seed: int, ba
     from sessionforge.train.loop import CARRYABLE
 
     tc = cfg.train
+    if tc.threads > 0:
+        torch.set_num_threads(tc.threads)  # the run's choice: tiny models lose to thread sync on busy CPUs
     # Training's precision rule (train/loop.py): fp64 when asked, bf16 autocast on CUDA, else fp32.
     dtype = torch.float64 if tc.precision == "fp64" else torch.float32
     amp = torch.bfloat16 if tc.precision == "bf16" or (tc.precision == "auto" and dev.type == "cuda") else None

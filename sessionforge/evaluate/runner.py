@@ -126,7 +126,7 @@ def score_model(model: FBAM, shards: ShardSet, units: list[Unit], targets: list[
                     tgt = torch.from_numpy(np.stack([targets[u].targets[w] for u in lanes], axis=1)).to(device)  # (L, B)
                     base = torch.tensor([int(offsets[u]) + w * L for u in lanes])  # (B,) flat index of position 0
                     for t0, t1 in bounds:
-                        x = read_frames(readers, streams, t0, t1).to(device)  # (K, B, R, C)
+                        x = read_frames(readers, streams, t0, t1, [u - g for u in lanes]).to(device)  # (K, B, R, C)
                         with amp:
                             step = settings.frame_chunk or (t1 - t0)
                             e = torch.cat([model.embed_frames(x.slice(a, min(a + step, t1 - t0)))

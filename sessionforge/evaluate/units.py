@@ -70,19 +70,25 @@ def choose_units(units: list[Unit], max_windows: int, seed: int) -> list[Unit]:
 
 
 class Readers:
-    """One open reader per shard (eval decodes on one thread); close when done."""
+    """Open shard readers, one per (lane, shard): a reader caches one decoded block, so lanes that
+    read different sessions of one shard must not share one (they would evict each other's block
+    at every chunk). Eval decodes on one thread. Close when done."""
 
     def __init__(self, shards: ShardSet) -> None:
         self.shards = shards
-        self._open: dict[int, ShardReader] = {}
+        self._open: dict[tuple[int, int], ShardReader] = {}
 
-    def get(self, shard: int) -> ShardReader:
-        r = self._open.get(shard)
+    def get(self, shard: int, lane: int = 0) -> ShardReader:
+        """The reader of ``shard`` for ``lane``."""
+        r = self._open.get((lane, shard))
         if r is None:
-            r = self._open[shard] = self.shards.open(shard)
+            for old in [k for k in self._open if k[0] == lane]:
+                self._open.pop(old).close()  # a lane reads one shard at a time: keep few files open
+            r = self._open[(lane, shard)] = self.shards.open(shard)
         return r
 
     def close(self) -> None:
+        """Close every reader."""
         for r in self._open.values():
             r.close()
         self._open.clear()
@@ -111,9 +117,14 @@ def unit_targets(readers: Readers, unit: Unit, tokenizer: ActionTokenizer, windo
     return UnitTargets(targets, nbytes, dropped)
 
 
-def read_frames(readers: Readers, streams: list[tuple[SessionRef, int]], t0: int, t1: int) -> FrameInputs:
-    """Frames [t0, t1) of windows starting at ``(session, first frame)`` -> FrameInputs (t1-t0, B, R, C)."""
-    parts = [readers.get(ref.shard).read_frames(ref.session, first + t0, first + t1) for ref, first in streams]
+def read_frames(readers: Readers, streams: list[tuple[SessionRef, int]], t0: int, t1: int,
+                lanes: list[int] | None = None) -> FrameInputs:
+    """Frames [t0, t1) of windows starting at ``(session, first frame)`` -> FrameInputs (t1-t0, B, R, C).
+
+    ``lanes``: a stable reader slot per stream (default: its position in ``streams``)."""
+    slots = lanes if lanes is not None else list(range(len(streams)))
+    parts = [readers.get(ref.shard, lane).read_frames(ref.session, first + t0, first + t1)
+             for lane, (ref, first) in zip(slots, streams)]
     stack = lambda name: np.stack([getattr(p, name) for p in parts], axis=1)  # noqa: E731  (T, B, ...)
     palette = np.stack([readers.shards.palette(ref) for ref, _ in streams])  # (B, 256, 3)
     return FrameInputs(
