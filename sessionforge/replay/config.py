@@ -5,16 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Optional
 
+from sessionforge.replay.filters import FileFilterConfig
+
 
 @dataclass
 class ReplayConfig:
     """Options of a replay: screen size, which history, which files, limits, realism.
 
     Skipped file changes are counted by reason (``binary``, ``submodule``, ``symlink``,
-    ``oversize``, ``non_utf8``, ``unsafe_path``, ``excluded``, ``mode_only``, ``long_line``) and whole
-    commits over ``max_diff_bytes`` as ``commit_too_large``. Non-UTF-8 files are skipped,
-    never shown approximately: the editor holds ``str`` and the lossless promise is
-    byte-for-byte.
+    ``oversize``, ``non_utf8``, ``unsafe_path``, ``excluded``, ``mode_only``, the file filters'
+    reasons of ``files``) and whole commits over ``max_diff_bytes`` as ``commit_too_large``.
+    Non-UTF-8 files are skipped, never shown approximately: the editor holds ``str`` and the
+    lossless promise is byte-for-byte.
     """
 
     rows: int = 48
@@ -31,10 +33,11 @@ class ReplayConfig:
     exclude: list[str] = field(default_factory=list)
     max_file_bytes: int = 1_000_000      # either side of a change over this -> skipped "oversize"
     max_diff_bytes: int = 2_000_000      # characters a commit would type; over -> "commit_too_large"
-    # Guard against minified/generated files: a side with a line longer than this is
-    # skipped as "long_line" (None = no limit; lines are shown with horizontal scrolling).
-    max_line_chars: Optional[int] = None
-    session_frames: int = 100_000        # cut a session at the first commit boundary past this
+    # Machine-written, vendored and data files (notebooks, lock files, generated code, long
+    # lines, ...): see filters.py and PIPELINE.md. Named `files`, not `filters`: a BuildConfig's
+    # `filters` are its repository filters (license, language, stars).
+    files: FileFilterConfig = field(default_factory=FileFilterConfig)
+    session_frames: int = 100_000        # most frames in a session (cut at a commit, file or key boundary)
     # Realism, all off by default; seeded per commit, so any slice of history replays the same.
     seed: int = 0
     typo_rate: float = 0.0               # per typed ASCII letter: type a wrong letter, Backspace it
@@ -47,8 +50,8 @@ class ReplayConfig:
         for name in ("max_file_bytes", "max_diff_bytes", "session_frames"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
-        if self.max_line_chars is not None and self.max_line_chars <= 0:
-            raise ValueError(f"max_line_chars must be positive, got {self.max_line_chars}")
+        if self.session_frames < 3:  # the first frame, Alt-V and its character must fit in one session
+            raise ValueError(f"session_frames must be at least 3, got {self.session_frames}")
         if self.max_commits is not None and self.max_commits <= 0:
             raise ValueError(f"max_commits must be positive, got {self.max_commits}")
         for name in ("typo_rate", "idle_rate", "wander_rate"):

@@ -4,17 +4,20 @@ Works on the object database only (``repo[oid].data``): nothing is checked out,
 no hook, filter or attribute driver from the repository is ever run. A merge is
 replayed as its diff to its first parent; a root commit as its diff to the empty tree.
 
-A changed path whose old or new side cannot be shown in a text editor is skipped and
-counted under one reason per change (``skipped`` dict): ``submodule`` (gitlink),
-``symlink``, ``unsafe_path`` (control characters or invalid UTF-8 in the path),
-``excluded`` (include/exclude globs), ``oversize`` (over ``max_file_bytes``),
-``binary`` (a NUL byte in the first 8000 bytes, git's own test), ``non_utf8`` (not
-valid UTF-8: skipped rather than shown approximately, so the lossless check stays
-byte-exact), ``long_line`` (a line over ``max_line_chars``, when set), ``mode_only``
-(only the file mode changed). A change whose *new* side is
-replayable but whose old side is not (binary -> text) is replayed as a new file; a
-change whose new side is not replayable is skipped (a rename of a text file into one
-still deletes the old path in the editor). Counts are per changed path per commit.
+A changed path whose old or new side cannot be shown in a text editor, or that the file
+filters (:mod:`sessionforge.replay.filters`) say no person typed, is skipped and counted
+under one reason per change (``skipped`` dict) and listed with its path and size
+(``skipped_files``): ``submodule`` (gitlink), ``symlink``, ``unsafe_path`` (control
+characters or invalid UTF-8 in the path), ``excluded`` (include/exclude globs), the path
+filters (``notebook``, ``lock_file``, ``vendored``), ``oversize`` (over ``max_file_bytes``),
+``binary`` (a NUL byte in the first 8000 bytes, git's own test), ``non_utf8`` (not valid
+UTF-8: skipped rather than shown approximately, so the lossless check stays byte-exact),
+the content filters (``generated``, ``long_line``, ``mean_line_length``,
+``alnum_fraction``, ``encoded_data``), ``mode_only`` (only the file mode changed). A
+change whose *new* side is replayable but whose old side is not (binary -> text, or a file
+that is no longer filtered) is replayed as a new file; a change whose new side is not
+replayable is skipped (a rename of a text file into one still deletes the old path in the
+editor). Counts are per changed path per commit.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from pygit2.enums import DeltaStatus, DiffFind
 
 from sessionforge.errors import SessionforgeError
 from sessionforge.replay.config import ReplayConfig
+from sessionforge.replay.filters import FileFilter
 
 MODE_LINK = pygit2.GIT_FILEMODE_LINK
 MODE_GITLINK = pygit2.GIT_FILEMODE_COMMIT
@@ -63,13 +67,29 @@ class FileChange:
         return self.new_path if self.new_path is not None else self.old_path  # type: ignore[return-value]
 
 
+@dataclass(frozen=True)
+class SkippedFile:
+    """One skipped change: the path it is about, why, and the size of the skipped blob."""
+
+    path: str
+    reason: str
+    bytes: int
+
+
 @dataclass
 class CommitChanges:
-    """The replayable file changes of one commit, in path order, and what was skipped."""
+    """The replayable file changes of one commit, in path order, and what was skipped:
+    ``skipped`` counts by reason, ``skipped_files`` one entry per count, in path order."""
 
     commit: str
     changes: list[FileChange] = field(default_factory=list)
     skipped: dict[str, int] = field(default_factory=dict)
+    skipped_files: list[SkippedFile] = field(default_factory=list)
+
+    def skip(self, item: SkippedFile) -> None:
+        """Count and list one skipped change."""
+        self.skipped[item.reason] = self.skipped.get(item.reason, 0) + 1
+        self.skipped_files.append(item)
 
 
 def open_repo(repo: str | os.PathLike | pygit2.Repository) -> pygit2.Repository:
@@ -150,6 +170,7 @@ class ChangeReader:
         self.cfg = cfg
         self._include = list(cfg.include)
         self._exclude = list(cfg.exclude)
+        self.filter = FileFilter(cfg.files)
 
     def read(self, commit_hex: str) -> CommitChanges:
         """Diff ``commit_hex`` against its first parent (or the empty tree), with renames."""
@@ -168,24 +189,25 @@ class ChangeReader:
         out = CommitChanges(commit_hex)
         items = []
         for delta in diff.deltas:
-            change = self._change(delta, out.skipped)
+            change = self._change(delta, out)
             if change is not None:
                 items.append(change)
         # Path order (new path for renames/adds) keeps the replay order independent of libgit2 internals.
         items.sort(key=lambda c: (c.path, c.kind))
         out.changes = items
+        out.skipped_files.sort(key=lambda k: (k.path, k.reason))
         return out
 
-    def _change(self, delta: pygit2.DiffDelta, skipped: dict[str, int]) -> Optional[FileChange]:
+    def _change(self, delta: pygit2.DiffDelta, out: CommitChanges) -> Optional[FileChange]:
         status = delta.status
         has_old = status in (DeltaStatus.DELETED, DeltaStatus.MODIFIED, DeltaStatus.RENAMED, DeltaStatus.TYPECHANGE)
         has_new = status in (DeltaStatus.ADDED, DeltaStatus.MODIFIED, DeltaStatus.RENAMED, DeltaStatus.TYPECHANGE)
         old = self._side(delta.old_file) if has_old else None
         new = self._side(delta.new_file) if has_new else None
         if has_new:
-            if isinstance(new, str):        # new side not replayable: skip it
-                _count(skipped, new)
-                if isinstance(old, tuple) and old[0] != delta.new_file.path:
+            if isinstance(new, SkippedFile):    # new side not replayable: skip it
+                out.skip(new)
+                if isinstance(old, tuple) and old[0] != new.path:
                     # a text file renamed into something unshowable: the old path is gone
                     return FileChange("delete", old[0], None, old[1], None, None)
                 return None
@@ -194,54 +216,61 @@ class ChangeReader:
                 old_path, old_text, _ = old
                 if old_path == path:
                     if old_text == text:    # same content: only the mode changed
-                        _count(skipped, "mode_only")
+                        out.skip(SkippedFile(path, "mode_only", len(data)))
                         return None
                     return FileChange("modify", path, path, old_text, text, data)
                 return FileChange("rename", old_path, path, old_text, text, data)
             return FileChange("add", None, path, None, text, data)
-        if isinstance(old, str):
-            _count(skipped, old)
+        if isinstance(old, SkippedFile):
+            out.skip(old)
             return None
         old_path, old_text, _ = old  # type: ignore[misc]
         return FileChange("delete", old_path, None, old_text, None, None)
 
-    def _side(self, f: pygit2.DiffFile) -> tuple[str, str, bytes] | str:
-        """(path, text, bytes) of a replayable side, else the skip reason."""
+    def _side(self, f: pygit2.DiffFile) -> tuple[str, str, bytes] | SkippedFile:
+        """(path, text, bytes) of a replayable side, else what was skipped and why."""
         if f.mode == MODE_GITLINK:
-            return "submodule"
+            return SkippedFile(f.raw_path.decode("utf-8", "backslashreplace"), "submodule", 0)
         if f.mode == MODE_LINK:
-            return "symlink"
+            return self._skipped(f, "symlink")
         try:
             path = f.raw_path.decode("utf-8")
         except UnicodeDecodeError:
-            return "unsafe_path"
+            return self._skipped(f, "unsafe_path")
         if not _UNSAFE_PATH_CHARS.isdisjoint(path):
-            return "unsafe_path"
+            return self._skipped(f, "unsafe_path")
         if not self._wanted(path):
-            return "excluded"
+            return self._skipped(f, "excluded")
+        reason = self.filter.path_reason(path)
+        if reason is not None:
+            return self._skipped(f, reason)
         blob = self.repo[f.id]
         if blob.size > self.cfg.max_file_bytes:
-            return "oversize"
+            return SkippedFile(path, "oversize", blob.size)
         data = blob.data
         if b"\x00" in data[:BINARY_SNIFF]:
-            return "binary"
+            return SkippedFile(path, "binary", len(data))
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError:
-            return "non_utf8"
-        limit = self.cfg.max_line_chars
-        if limit is not None and len(text) > limit and max(map(len, text.split("\n"))) > limit:
-            return "long_line"
+            return SkippedFile(path, "non_utf8", len(data))
+        reason = self.filter.content_reason(text, data, f.id)
+        if reason is not None:
+            return SkippedFile(path, reason, len(data))
         return path, text, data
+
+    def _skipped(self, f: pygit2.DiffFile, reason: str) -> SkippedFile:
+        """A side skipped before its blob is read: its size from the object header only."""
+        try:
+            size = int(self.repo.odb.read_header(f.id)[1])
+        except (KeyError, ValueError, pygit2.GitError):  # e.g. a blob a partial clone lacks
+            size = 0
+        return SkippedFile(f.raw_path.decode("utf-8", "backslashreplace"), reason, size)
 
     def _wanted(self, path: str) -> bool:
         if self._include and not any(fnmatch.fnmatchcase(path, g) for g in self._include):
             return False
         return not any(fnmatch.fnmatchcase(path, g) for g in self._exclude)
-
-
-def _count(skipped: dict[str, int], reason: str) -> None:
-    skipped[reason] = skipped.get(reason, 0) + 1
 
 
 def iter_changes(repo: str | os.PathLike | pygit2.Repository, cfg: ReplayConfig,

@@ -9,7 +9,10 @@ from gitfactory import Exec, Gitlink, RepoFactory, Symlink, make_nasty_repo
 
 from sessionforge.errors import SessionforgeError
 from sessionforge.replay import ReplayConfig, list_commits
+from sessionforge.replay.filters import FileFilterConfig
 from sessionforge.replay.gitwalk import RepoError, iter_changes, open_repo
+
+NO_FILTERS = FileFilterConfig(enabled=False)   # the nasty repository's counts are for no file filters
 
 
 def _kinds(cc):
@@ -72,7 +75,7 @@ def test_nasty_repo_skip_counts_match(tmp_path):
     nasty = make_nasty_repo(tmp_path / "n", long_line_chars=1000)
     total: dict[str, int] = {}
     kinds = set()
-    for cc in iter_changes(nasty.path, ReplayConfig()):
+    for cc in iter_changes(nasty.path, ReplayConfig(files=NO_FILTERS)):
         for k, v in cc.skipped.items():
             total[k] = total.get(k, 0) + v
         kinds.update(c.kind for c in cc.changes)
@@ -126,9 +129,9 @@ def test_type_changes(tmp_path):
 def test_long_line_guard(tmp_path):
     f = RepoFactory(tmp_path / "r")
     f.commit({"min.js": "x" * 50 + "\n" + "y" * 300, "ok.txt": "z" * 200 + "\n" * 200})
-    cc = next(iter_changes(f.path, ReplayConfig(max_line_chars=250)))
+    cc = next(iter_changes(f.path, ReplayConfig(files=FileFilterConfig(max_line_length=250))))
     assert _kinds(cc) == [("add", None, "ok.txt")] and cc.skipped == {"long_line": 1}
-    assert len(next(iter_changes(f.path, ReplayConfig())).changes) == 2   # off by default
+    assert len(next(iter_changes(f.path, ReplayConfig(files=NO_FILTERS))).changes) == 2   # filters off
 
 
 def test_unknown_commit_in_an_explicit_slice(tmp_path):

@@ -11,6 +11,9 @@ from gitfactory import RepoFactory, make_nasty_repo, make_synthetic_history
 from sessionforge.formats import ShardWriter, open_shard
 from sessionforge.replay import ReplayConfig, ReplayStats, list_commits, replay_repository
 from sessionforge.replay import planner as planner_module
+from sessionforge.replay.filters import FileFilterConfig
+
+NO_FILTERS = FileFilterConfig(enabled=False)   # these tests type hard files the filters would skip
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +26,8 @@ def nasty_run(nasty, tmp_path_factory):
     out = tmp_path_factory.mktemp("out") / "nasty.tss"
     # The diff budget drops the commit that would type the 100k-character line key by key
     # (counted as commit_too_large); the next commit still edits that line in place.
-    cfg = ReplayConfig(max_file_bytes=nasty.huge_bytes - 1, max_diff_bytes=50_000, session_frames=1000)
+    cfg = ReplayConfig(max_file_bytes=nasty.huge_bytes - 1, max_diff_bytes=50_000, session_frames=1000,
+                       files=NO_FILTERS)
     with ShardWriter(out, codec="zstd") as w:
         stats = replay_repository(nasty.path, cfg, w)
     return stats, out
@@ -83,7 +87,8 @@ def test_merge_slice_and_bare(nasty, tmp_path):
     commits = list_commits(nasty.path, ReplayConfig())
     sink = _CountingSink()
     # any slice replays on its own: the first commit opens its files from its parent tree
-    stats = replay_repository(nasty.path, ReplayConfig(max_file_bytes=1000), sink, commits=commits[7:])
+    stats = replay_repository(nasty.path, ReplayConfig(max_file_bytes=1000, files=NO_FILTERS), sink,
+                              commits=commits[7:])
     assert stats.lossless_failures == [] and stats.commits == len(commits) - 7
     assert sink.sessions == 1 and sink.frames == stats.frames
     f = RepoFactory(tmp_path / "bare", bare=True)
@@ -98,7 +103,7 @@ def test_typed_long_line_scrolls_and_stays_exact(tmp_path):
     long = "".join(chr(0x61 + i % 26) if i % 50 else "\t" for i in range(1200))
     f.commit({"a.txt": "short\n" + long + "\n漢字🙂" * 30 + "\nend"})
     f.commit({"a.txt": "short\n" + long[:600] + "MID" + long[600:] + "\n漢字🙂" * 30 + "\nend\n"})
-    stats = replay_repository(f.path, ReplayConfig(rows=24, cols=80), _CountingSink())
+    stats = replay_repository(f.path, ReplayConfig(rows=24, cols=80, files=NO_FILTERS), _CountingSink())
     assert stats.lossless_failures == [] and stats.files == 2
 
 
@@ -108,7 +113,7 @@ def test_commit_too_large_is_skipped_and_counted(tmp_path):
     f.commit({"a.txt": "x" * 500 + "\nsmall\n"})
     f.commit({"b.txt": "y" * 400 + "\n", "c.txt": "z" * 400 + "\n"})
     f.commit({"a.txt": "edited\n" + "x" * 500 + "\nsmall\n", "b.txt": "y\n"})
-    stats = replay_repository(f.path, ReplayConfig(max_diff_bytes=600), _CountingSink())
+    stats = replay_repository(f.path, ReplayConfig(max_diff_bytes=600, files=NO_FILTERS), _CountingSink())
     assert stats.skipped == {"commit_too_large": 1}
     assert stats.lossless_failures == [] and stats.commits == 4
 
