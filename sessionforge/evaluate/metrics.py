@@ -54,6 +54,10 @@ def summarize(scores: Scores, positions: np.ndarray, classes: np.ndarray, action
     }
 
 
+# Table labels of the classes whose JSON names are terse.
+_CLASS_LABELS = {"none": "no new key (<cont>)", "file": "file command"}
+
+
 def _fmt(x: float | None, pct: bool = False) -> str:
     if x is None:
         return "-"
@@ -91,7 +95,7 @@ def render_table(report: dict[str, Any]):
     for name in CLASSES:
         count = report["class_counts"][name]
         if count:
-            row(f"loss, {name}", [_fmt(cols[n]["loss_by_class"][name]) for n in names],
+            row(f"loss, {_CLASS_LABELS.get(name, name)}", [_fmt(cols[n]["loss_by_class"][name]) for n in names],
                 f"{count:,} ({100 * count / max(report['targets'], 1):.1f}%)")
     return table
 
