@@ -4,6 +4,8 @@ Only the files of the commit's replayed changes are compared (cheap: O(bytes tou
 byte for byte against the new blob (so CRLF, a missing final newline, trailing spaces
 and tabs all count), and deleted or renamed-away paths must be gone from the editor's
 disk. A mismatch is reported with the first differing byte offset, never fixed silently.
+Skipped changes (filtered, binary, ...) are not in ``changes``: their git version was never
+typed, so there is nothing to compare (replay closes such a file if the editor held it).
 """
 
 from __future__ import annotations

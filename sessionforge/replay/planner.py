@@ -8,7 +8,7 @@ viewport or remembered column did. Keys follow ``replay/KEYMAP.md``:
 - open: Ctrl-O, the path typed, Enter (skipped when the file is already open and its
   buffer already holds the old text); save: Ctrl-S; delete: Alt-D; rename: Alt-R, the
   new path typed, Enter (the editor saves and moves the file), then edit + Ctrl-S if
-  the content changed too.
+  the content changed too; close (a file whose git version became skipped): Alt-D.
 - navigation: the cheaper of arrow runs, PgUp/PgDn (+ arrows), or Ctrl-G line Enter;
   then the cheapest of arrows, Home + Right, End + Left within the line.
 - deletion: Ctrl-K for whole lines from column 0, Delete for partial spans.
@@ -103,6 +103,17 @@ class Planner:
 
     def delete_file(self) -> None:
         """Alt-D: remove the current file from disk and close it."""
+        self.press(ALT_D)
+
+    def close_file(self) -> None:
+        """Close the current buffer (its git version is no longer typed).
+
+        The keymap has no key that closes a buffer and keeps the file: Alt-D (delete and
+        close) is the one that closes. It only removes the file from the editor's scratch
+        disk, which replay refills from git before every open, so nothing typed depends on it.
+        """
+        if self.ed.prompt is not None:
+            self.press(b"\x03")
         self.press(ALT_D)
 
     def rename_to(self, new_path: str) -> None:
