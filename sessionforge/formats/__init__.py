@@ -33,14 +33,14 @@ from sessionforge.formats.frames import (
     Frames,
     SessionInfo,
     frame_text,
-    glyph,
+    cell_glyph,
     palette_rgb,
 )
 from sessionforge.formats.reader import ShardReader, open_shard
 from sessionforge.formats.writer import ShardWriter
 
 __all__ = [
-    "ShardWriter", "ShardReader", "open_shard", "Frames", "SessionInfo", "palette_rgb", "frame_text", "glyph",
+    "ShardWriter", "ShardReader", "open_shard", "Frames", "SessionInfo", "palette_rgb", "frame_text", "cell_glyph",
     "FormatError", "BadMagicError", "UnsupportedVersionError", "TruncatedError", "ChecksumError",
     "BadIndexError", "BlockTooLargeError", "CorruptBlockError", "ShardWriteError",
     "ATTR_BOLD", "ATTR_ITALIC", "ATTR_UNDERLINE", "ATTR_STRIKE", "ATTR_REVERSE", "ATTR_BLINK", "ATTR_WIDE",

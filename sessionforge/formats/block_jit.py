@@ -40,7 +40,7 @@ def _spans(vals, dst, base, f, key, C, span_at, span_row, span_col, cell_at):
 
 
 @numba.njit(cache=True, nogil=True)
-def advance(vals, state, tmp, R, C, f_lo, f_hi, span_at, span_row, span_col, cell_at, move_at, move_dst, move_src):
+def apply_frames(vals, state, tmp, R, C, f_lo, f_hi, span_at, span_row, span_col, cell_at, move_at, move_dst, move_src):
     """Apply frames [f_lo, f_hi) to ``state`` (R*C,) in place; ``tmp`` (R*C,) scratch for moved rows."""
     key = R * C
     for f in range(f_lo, f_hi):
@@ -105,7 +105,7 @@ class JitPlanes:
                 assert out.flags.c_contiguous  # else reshape copies and the frames are lost (the reader checks)
                 flat = out.reshape(-1)
                 if self.cur + 1 < a:
-                    advance(v, st, tmp, R, C, self.cur + 1, a, span_at, span_row, span_col, cell_at, move_at,
+                    apply_frames(v, st, tmp, R, C, self.cur + 1, a, span_at, span_row, span_col, cell_at, move_at,
                             move_dst, move_src)
                 emit(v, st, flat, R, C, pos, a, b, self._rowmap, span_at, span_row, span_col, cell_at, move_at,
                      move_dst, move_src)

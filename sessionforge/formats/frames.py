@@ -1,5 +1,5 @@
 """Public data types of termstream: attribute bits, :class:`Frames`, :class:`SessionInfo`,
-:func:`frame_text` (a frame as safe text) and :func:`glyph` (the one rule for showing a
+:func:`frame_text` (a frame as safe text) and `cell_glyph` (the one rule for showing a
 stored code point, shared by text output and the viewers).
 """
 
@@ -107,7 +107,7 @@ def frame_text(chars: ArrayLike, attrs: ArrayLike | None = None, *, rstrip: bool
             if covers_next and cp == 0:
                 covers_next = False
                 continue  # the right half of the wide character before it
-            text, width = glyph(cp)
+            text, width = cell_glyph(cp)
             parts.append(text)
             covers_next = marked or width == 2
         line = "".join(parts)
@@ -116,7 +116,7 @@ def frame_text(chars: ArrayLike, attrs: ArrayLike | None = None, *, rstrip: bool
 
 
 @lru_cache(maxsize=65536)
-def glyph(cp: int) -> tuple[str, int]:
+def cell_glyph(cp: int) -> tuple[str, int]:
     """``(text, columns)`` to show for a stored code point; the rule every view follows.
 
     A printable character of width 1 or 2 (by ``wcwidth``, the table pyte and most

@@ -131,7 +131,7 @@ def _expand(item: str, errors: list[InputError], skip: Sequence[Path]) -> list[R
         return [RepoSpec(identity=_url_identity(item), url=item)]
     path = Path(item).expanduser()
     if path.is_file() and path.suffix.lower() in MANIFEST_SUFFIXES:
-        return read_manifest(path)
+        return read_input_manifest(path)
     if path.is_dir():
         if is_repository(path):
             return [RepoSpec(identity=str(path.resolve()), path=str(path.resolve()))]
@@ -151,7 +151,7 @@ def _url_identity(url: str) -> str:
     return url.rstrip("/")
 
 
-def read_manifest(path: Path) -> list[RepoSpec]:
+def read_input_manifest(path: Path) -> list[RepoSpec]:
     """Read a CSV/Parquet/JSONL manifest; relative paths are relative to the manifest's folder."""
     import polars as pl  # polars is heavy to import; only manifests need it here
 

@@ -151,7 +151,7 @@ def train_one(task: Task, n: int, backbone: str, cfg: RecurrenceConfig,
         if on_step is not None:
             on_step(step, losses[-1])
     seconds = time.perf_counter() - start
-    acc, seq_acc, majority = evaluate(model, task, n, cfg, device)
+    acc, seq_acc, majority = score_held_out(model, task, n, cfg, device)
     tail = losses[-max(1, len(losses) // 10):]
     return Result(task=task.name, backbone=backbone, layers=icfg.layers, n=n, accuracy=acc,
                   seq_accuracy=seq_acc, majority=majority, final_loss=float(np.mean(tail)),
@@ -160,7 +160,7 @@ def train_one(task: Task, n: int, backbone: str, cfg: RecurrenceConfig,
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, task: Task, n: int, cfg: RecurrenceConfig,
+def score_held_out(model: nn.Module, task: Task, n: int, cfg: RecurrenceConfig,
              device: torch.device) -> tuple[float, float, float]:
     """(per-step accuracy, whole-sequence accuracy, majority-class accuracy) on held-out streams."""
     model.eval()

@@ -21,7 +21,7 @@ from typing import Sequence
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from sessionforge.formats import ATTR_BOLD, ATTR_ITALIC, ATTR_REVERSE, ATTR_STRIKE, ATTR_UNDERLINE, glyph
+from sessionforge.formats import ATTR_BOLD, ATTR_ITALIC, ATTR_REVERSE, ATTR_STRIKE, ATTR_UNDERLINE, cell_glyph
 from sessionforge.view.frame_access import ViewError
 
 _VARIANTS = {0: "DejaVuSansMono.ttf", 1: "DejaVuSansMono-Bold.ttf", 2: "DejaVuSansMono-Oblique.ttf",
@@ -53,7 +53,7 @@ class CellFont:
         hit = self._cache.get(key)
         if hit is not None:
             return hit, hit.shape[1] // self.cell_w
-        text, width = glyph(code)  # the same rule as the terminal views
+        text, width = cell_glyph(code)  # the same rule as the terminal views
         if self.latin1_only and ord(text) > 0xFF:
             text = "?"
         font = self.fonts.get(style) or self.fonts[0]

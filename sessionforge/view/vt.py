@@ -6,7 +6,7 @@ writes only the bytes that turn the old screen into the new one: cursor position
 strike) and the characters of changed cells. The player and the asciicast exporter
 both use it, so what you watch is what the recording holds.
 
-Safety: every cell is drawn as :func:`sessionforge.formats.glyph` says (the same rule
+Safety: every cell is drawn as :func:`sessionforge.formats.cell_glyph` says (the same rule
 as ``frame_text``, ``inspect`` and the PNG renderer): a stored code point is written
 as-is only if it is a printable character of width 1 or 2; control characters,
 zero-width characters, surrogates and orphan wide-character stubs become U+FFFD or a
@@ -27,7 +27,7 @@ from sessionforge.formats import (
     ATTR_STRIKE,
     ATTR_UNDERLINE,
     ATTR_WIDE,
-    glyph,
+    cell_glyph,
 )
 
 _STUB_MAKER = "\u4e00"  # any double-width character: drawing it leaves a stub cell
@@ -176,7 +176,7 @@ class ScreenEncoder:
         crow, frow, brow, arow = chars[r].tolist(), fg[r].tolist(), bg[r].tolist(), attrs[r].tolist()
         ncols = self.cols
         for start, stop in runs:
-            if start > 0 and crow[start] == 0 and glyph(crow[start - 1])[1] == 2:
+            if start > 0 and crow[start] == 0 and cell_glyph(crow[start - 1])[1] == 2:
                 start -= 1  # never start on the right half of a wide character
             self._move(out, r, start)
             c = start
@@ -196,11 +196,11 @@ class ScreenEncoder:
                     # Now restore the cell on the left: a narrow character, or the wide
                     # character two cells left whose stub the maker just replaced.
                     left = c - 1
-                    if crow[left] == 0 and left > 0 and glyph(crow[left - 1])[1] == 2:
+                    if crow[left] == 0 and left > 0 and cell_glyph(crow[left - 1])[1] == 2:
                         left -= 1
                     self._move(out, r, left)
                     self._set_pen(out, frow[left], brow[left], arow[left] & _STYLE_MASK)
-                    out.append(glyph(crow[left])[0])
+                    out.append(cell_glyph(crow[left])[0])
                     self._pos = (r, c)
                     if end + 1 < ncols:
                         self._move(out, r, end + 1)
@@ -209,7 +209,7 @@ class ScreenEncoder:
                 pen = (frow[c], brow[c], arow[c] & _STYLE_MASK)
                 if pen != self._pen:
                     self._set_pen(out, *pen)
-                text, width = glyph(code)
+                text, width = cell_glyph(code)
                 out.append(text)
                 if width == 2 and c + 1 < ncols and crow[c + 1] != 0:
                     # A wide character whose right half was overwritten later: draw it,
@@ -232,10 +232,10 @@ class ScreenEncoder:
             # The recorded terminal sat in pending-wrap state after writing the last
             # column; redrawing that cell recreates exactly that state.
             c = self.cols - 1
-            if c > 0 and chars[row, c] == 0 and glyph(int(chars[row, c - 1]))[1] == 2:
+            if c > 0 and chars[row, c] == 0 and cell_glyph(int(chars[row, c - 1]))[1] == 2:
                 c -= 1
             self._move(out, row, c)
-            text, width = glyph(int(chars[row, c]))
+            text, width = cell_glyph(int(chars[row, c]))
             self._set_pen(out, int(fg[row, c]), int(bg[row, c]), int(attrs[row, c]) & _STYLE_MASK)
             out.append(text)
             self._pos = None

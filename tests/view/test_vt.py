@@ -71,16 +71,16 @@ def test_view_never_imports_torch():
 
 
 def test_one_glyph_rule_for_text_terminal_and_png():
-    """``formats.glyph`` is the only rule: frame_text, the terminal encoder and the renderer agree."""
+    """``formats.cell_glyph`` is the only rule: frame_text, the terminal encoder and the renderer agree."""
     from sessionforge import formats
-    from sessionforge.formats import frame_text, glyph
+    from sessionforge.formats import cell_glyph, frame_text
     from sessionforge.view import render, vt
     from sessionforge.view.render import load_font
 
-    assert not hasattr(vt, "safe_glyph") and vt.glyph is formats.glyph and render.glyph is formats.glyph
+    assert not hasattr(vt, "safe_glyph") and vt.cell_glyph is formats.cell_glyph and render.cell_glyph is formats.cell_glyph
     font = load_font(14, builtin=True)
     for cp in (0x41, 0x20, 0x1B, 0x9B, 0x7F, 0x200B, 0x0301, 0xD800, 0x110000, 0xE9, 0x4E2D, 0x1F600):
-        text, width = glyph(cp)
+        text, width = cell_glyph(cp)
         chars = np.full((1, 4), 32, np.uint32)
         chars[0, 0] = cp
         zeros = np.zeros((1, 4), np.uint8)
