@@ -106,7 +106,7 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
 def parse_override(item: str) -> tuple[str, Any]:
     """Split ``"a.b=value"``; the value is read as YAML (``3`` -> int, ``[1, 2]`` -> list)."""
     if "=" not in item:
-        raise ConfigError(f"override {item!r}: expected KEY=VALUE, e.g. model.hidden=256")
+        raise ConfigError(f"override {item!r}: expected KEY=VALUE, e.g. model.integrator.hidden=256")
     key, raw = item.split("=", 1)
     key = key.strip()
     if not key:
@@ -243,3 +243,14 @@ def parse_frame_size(text: str) -> tuple[int, int]:
     if not m or int(m.group(1)) < 1 or int(m.group(2)) < 1:
         raise ConfigError(f"frame size {text!r}: expected ROWSxCOLS, e.g. 48x160")
     return int(m.group(1)), int(m.group(2))
+
+
+def flatten(d: Any, prefix: str = "") -> dict[str, Any]:
+    """A nested config dict as ``{"a.b.c": value}`` (for comparing and listing configs)."""
+    if not isinstance(d, dict):
+        return {prefix: d} if prefix else {}
+    out: dict[str, Any] = {}
+    for k, v in d.items():
+        key = f"{prefix}.{k}" if prefix else str(k)
+        out.update(flatten(v, key) if isinstance(v, dict) else {key: v})
+    return out

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import yaml
 
+from sessionforge.config import flatten
 from sessionforge.errors import SessionforgeError
 
 
@@ -159,7 +160,7 @@ def analyse(paths: list[str | Path], tail: float = 0.1, buckets: int = 8) -> Sca
     final = [tail_mean(r.loss, tail) for r in runs]
     result = ScalingAnalysis(runs=runs, final_loss=final,
                              fit=fit_power_law([r.window for r in runs], final),
-                             config_differences=config_differences(runs))
+                             config_differences=differing_keys(runs))
     # buckets over the step range every run covers, so each fit compares like with like
     last = min(int(r.steps[-1]) for r in runs)
     first = max(int(r.steps[0]) for r in runs)
@@ -179,19 +180,9 @@ def analyse(paths: list[str | Path], tail: float = 0.1, buckets: int = 8) -> Sca
     return result
 
 
-def config_differences(runs: list[Run]) -> list[str]:
+def differing_keys(runs: list[Run]) -> list[str]:
     """Dotted config keys, other than train.window, whose values are not the same in every run."""
-    flat = [_flatten(r.config) for r in runs]
+    flat = [flatten(r.config) for r in runs]
     keys = sorted(set().union(*flat))
     return [k for k in keys if k != "train.window" and len({json.dumps(f.get(k), sort_keys=True, default=str)
                                                             for f in flat}) > 1]
-
-
-def _flatten(d: Any, prefix: str = "") -> dict[str, Any]:
-    if not isinstance(d, dict):
-        return {prefix: d} if prefix else {}
-    out: dict[str, Any] = {}
-    for k, v in d.items():
-        out.update(_flatten(v, f"{prefix}.{k}" if prefix else str(k)) if isinstance(v, dict)
-                   else {f"{prefix}.{k}" if prefix else str(k): v})
-    return out

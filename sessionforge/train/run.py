@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from sessionforge.config import from_dict, to_dict
+from sessionforge.config import flatten, from_dict, to_dict
 from sessionforge.errors import ConfigError, SessionforgeError
 from sessionforge.files import write_atomic
 
@@ -77,23 +77,13 @@ def prepare_run_folder(run: Path, *, resume: bool, overwrite: bool) -> None:
                 p.unlink()
 
 
-def _flatten(d: Any, prefix: str = "") -> dict[str, Any]:
-    if not isinstance(d, dict):
-        return {prefix: d}
-    out: dict[str, Any] = {}
-    for k, v in d.items():
-        key = f"{prefix}.{k}" if prefix else str(k)
-        out.update(_flatten(v, key) if isinstance(v, dict) else {key: v})
-    return out
-
-
 def _show(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
 
-def config_differences(saved: dict, now: dict, safe: tuple[str, ...] = SAFE_ON_RESUME) -> list[str]:
+def resume_differences(saved: dict, now: dict, safe: tuple[str, ...] = SAFE_ON_RESUME) -> list[str]:
     """``"key: SAVED saved, NOW now"`` for every key that differs, other than ``safe`` ones."""
-    a, b = _flatten(saved), _flatten(now)
+    a, b = flatten(saved), flatten(now)
     out = []
     for key in sorted(set(a) | set(b)):
         if key in safe:
@@ -121,7 +111,7 @@ def saved_config(ckpt: Path, cls: type) -> dict:
 def require_same_config(saved: dict, now: dict, ckpt: Path) -> None:
     """Raise :class:`RunFolderError` naming every differing key unless ``now`` equals ``saved``
     except for :data:`SAFE_ON_RESUME` keys."""
-    diffs = config_differences(saved, now)
+    diffs = resume_differences(saved, now)
     if diffs:
         raise RunFolderError(
             f"{ckpt}: --resume with a config that differs from the run's: {'; '.join(diffs)} "
