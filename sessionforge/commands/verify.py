@@ -9,15 +9,21 @@ from sessionforge.words import count
 
 
 @click.command("verify")
-@click.argument("dataset", type=click.Path(exists=True, file_okay=False))
+@click.argument("dataset")
 @click.option("--deep", default=0, show_default=True, metavar="N",
               help="Also replay N sessions again (evenly spread) and compare every frame exactly.")
-def command(dataset: str, deep: int) -> None:
-    """Check DATASET: every shard's size and sha256 against dataset.json, every session against
-    the manifest, and a full decode of every frame. Exits 1 with the list of problems if any."""
+@click.option("--cache-dir", type=click.Path(file_okay=False), default=None,
+              help="Where a dataset URL's files are fetched [~/.cache/sessionforge/datasets].")
+def command(dataset: str, deep: int, cache_dir: str | None) -> None:
+    """Check DATASET (a folder, or a URL such as s3://bucket/prefix): every shard's size and sha256
+    against dataset.json, every session against the manifest, and a full decode of every frame.
+    Exits 1 with the list of problems if any."""
     from rich.console import Console
 
+    from sessionforge.dataset.remote import local_dataset
     from sessionforge.pipeline.verify import verify_dataset
+
+    dataset = str(local_dataset(dataset, cache_dir))
 
     con = Console(stderr=True)
     with con.status("verifying") as status:
