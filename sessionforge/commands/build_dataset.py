@@ -22,7 +22,9 @@ Examples:
 \b
 Precedence: defaults < --config FILE < --set KEY=VALUE < the named flags.
 Rerunning the same command on the same --out resumes a killed build; --overwrite starts over.
-Output: OUT/shards/*.tss, OUT/manifest.parquet, OUT/errors.parquet, OUT/dataset.json."""
+Output: OUT/shards/*.tss, OUT/manifest.parquet, OUT/errors.parquet (failures; stage duplicate:
+  inputs built as an earlier one with the same root commit), OUT/skipped.parquet (changes not
+  typed, by reason), OUT/dataset.json."""
 
 
 @click.command("build-dataset", epilog=EPILOG)
@@ -39,7 +41,10 @@ Output: OUT/shards/*.tss, OUT/manifest.parquet, OUT/errors.parquet, OUT/dataset.
 @click.option("--exclude", multiple=True, metavar="GLOB", help="Skip paths matching a glob (repeatable).")
 @click.option("--max-file-bytes", type=int, help="Skip files larger than this.")
 @click.option("--max-diff-bytes", type=int, help="Skip commits that would type more than this.")
-@click.option("--session-frames", type=int, help="Cut sessions at the first commit past this many frames [100000].")
+@click.option("--session-frames", type=int,
+              help="Most frames in a session; cut before a commit, a file or a key [100000].")
+@click.option("--no-file-filters", is_flag=True,
+              help="Type notebooks, lock, vendored, generated and data files too (replay.files.enabled=false).")
 @click.option("--shard-size", metavar="SIZE", help="Close a shard past this size, e.g. 256MB, 1GiB [256MB].")
 @click.option("--slice-commits", type=int, help="Split histories into slices of this many commits, one job each [2000].")
 @click.option("--license", "licenses", multiple=True, help="Keep repositories with this manifest license (repeatable; none = dropped).")
@@ -113,6 +118,8 @@ def load_build_config(config_path: str | None, overrides: tuple[str, ...], flags
                               ("filters.language", "--language", "languages")):
         if flags.get(flag):
             named[key] = (option, list(flags[flag]))
+    if flags.get("no_file_filters"):
+        named["replay.files.enabled"] = ("--no-file-filters", False)
     if flags.get("split_ratio"):
         for name, share in parse_split_ratio(flags["split_ratio"]).items():
             named[f"split.{name}"] = ("--split-ratio", share)
@@ -139,11 +146,17 @@ def _nothing_built(doc: dict[str, Any]) -> bool:
 
 
 def _report_errors(out: Path, failed: int, strict: bool, nothing_built: bool = False) -> None:
-    if not failed:
-        return
     import polars as pl
 
+    from sessionforge.dataset.tables import DUPLICATE_STAGE, failures
+
     errors = pl.read_parquet(out / "errors.parquet", glob=False)
+    # Not failures: an input with the history of an earlier one is built once, as that one.
+    for row in errors.filter(pl.col("stage") == DUPLICATE_STAGE).head(10).iter_rows(named=True):
+        click.echo(f"not built: {row['repository']}: {row['message']}", err=True)
+    if not failed:
+        return
+    errors = failures(errors)
     for row in errors.head(10).iter_rows(named=True):
         where = "" if row["slice"] is None else f" [slice {row['slice']}]"
         click.echo(f"failed: {row['repository']}{where} at {row['stage']}: {row['message']}", err=True)

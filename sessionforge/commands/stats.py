@@ -10,18 +10,22 @@ from sessionforge.words import count
 
 
 @click.command("stats")
-@click.argument("dataset", type=click.Path(exists=True, file_okay=False))
+@click.argument("dataset")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")
 @click.option("--sample-shards", default=4, show_default=True, help="Shards sampled for the top actions.")
 @click.option("--sample-frames", default=200_000, show_default=True, help="At most this many frames sampled.")
 @click.option("--top", default=20, show_default=True, help="How many top actions to show.")
-def command(dataset: str, as_json: bool, sample_shards: int, sample_frames: int, top: int) -> None:
-    """Totals and distributions of DATASET (a build-dataset output folder), from its manifest:
-    frames per session, bytes per frame, most common actions (from a sample of shards),
-    one row per repository."""
+@click.option("--cache-dir", type=click.Path(file_okay=False), default=None,
+              help="Where a dataset URL's files are fetched [~/.cache/sessionforge/datasets].")
+def command(dataset: str, as_json: bool, sample_shards: int, sample_frames: int, top: int,
+            cache_dir: str | None) -> None:
+    """Totals and distributions of DATASET (a build-dataset output folder or its URL), from its manifest:
+    frames per session, bytes per frame, frames by file extension, skipped changes by
+    reason, most common actions (from a sample of shards), one row per repository."""
+    from sessionforge.dataset.remote import local_dataset
     from sessionforge.pipeline.stats import dataset_stats
 
-    st = dataset_stats(dataset, sample_shards=sample_shards, sample_frames=sample_frames, top=top)
+    st = dataset_stats(local_dataset(dataset, cache_dir), sample_shards=sample_shards, sample_frames=sample_frames, top=top)
     if as_json:
         click.echo(json.dumps(st, indent=1, sort_keys=True))
         return
@@ -37,15 +41,27 @@ def _print_tables(st: dict) -> None:
     t = st["totals"]
     # dataset paths, repository names and actions are user data, never markup (`r[red]z`, `[id].tsx`)
     tot = Table(title=escape(f"{st['dataset']}"), show_header=False)
-    for key in ("repositories", "repositories_ok", "repositories_failed", "filtered_out", "shards", "sessions",
-                "commits", "frames", "action_bytes", "bytes", "bytes_per_frame", "lossless_failures"):
+    for key in ("repositories", "repositories_ok", "repositories_failed", "repositories_duplicate", "filtered_out",
+                "shards", "sessions", "commits", "frames", "action_bytes", "bytes", "bytes_per_frame",
+                "lossless_failures"):
+        if key not in t:   # a dataset built before the key existed
+            continue
         tot.add_row(key.replace("_", " "), f"{t[key]:,}" if isinstance(t[key], int) else str(t[key]))
     tot.add_row("actions bytes/frame", str(st["actions_per_frame"]))
-    for reason, n in sorted(t["skipped"].items()):
-        tot.add_row(escape(f"skipped: {reason}"), f"{n:,}")
     for stage, n in sorted(st["errors_by_stage"].items()):
         tot.add_row(escape(f"errors at {stage}"), f"{n:,}")
     con.print(tot)
+    for d in st.get("duplicates", []):
+        con.print(escape(f"not built: {d['repository']}: {d['message']}"), highlight=False)
+
+    _print_extensions(con, st.get("frames_by_ext", []))
+    skips = Table(title="skipped changes by reason (listed: rows of skipped.parquet)")
+    for c in ("reason", "changes", "listed", "bytes"):
+        skips.add_column(c, justify="left" if c == "reason" else "right")
+    for r in st.get("skipped_by_reason", []):
+        skips.add_row(escape(r["reason"]), f"{r['changes']:,}", f"{r['listed']:,}", f"{r['bytes']:,}")
+    if st.get("skipped_by_reason"):
+        con.print(skips)
 
     splits = Table(title="splits (by repository)" + (f": {st['splits_note']}" if st.get("splits_note") else ""))
     for c in ("split", "repositories", "sessions", "frames"):
@@ -92,6 +108,22 @@ def _print_tables(st: dict) -> None:
         row = {**r, "repository": name}
         repos.add_row(*[f"{row[c]:,}" if isinstance(row[c], int) else escape(str(row[c])) for c in cols])
     con.print(repos)
+
+
+def _print_extensions(con, rows: list[dict], top: int = 20) -> None:
+    """Frames by file extension, the ``top`` largest (``--json`` has them all)."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    if not rows:
+        return
+    more = f"; {len(rows) - top} more in --json" if len(rows) > top else ""
+    table = Table(title=f"frames by file extension{more}")
+    for c in ("extension", "frames", "share"):
+        table.add_column(c, justify="left" if c == "extension" else "right")
+    for r in rows[:top]:
+        table.add_row(escape(r["ext"]), f"{r['frames']:,}", f"{100 * r['share']:.2f}%")
+    con.print(table)
 
 
 def distinct_tails(paths: list[str]) -> list[str]:

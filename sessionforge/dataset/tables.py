@@ -1,8 +1,15 @@
-"""A finished dataset's tables: ``dataset.json``, ``manifest.parquet`` and ``errors.parquet``.
+"""A finished dataset's tables: ``dataset.json``, ``manifest.parquet``, ``errors.parquet`` and
+``skipped.parquet``.
 
 The schemas live here, on the read side, because they are the dataset's format; the
 pipeline imports them to write the tables. A dataset is *finished* when ``dataset.json``
-exists: the build writes it last, after every shard and both tables.
+exists: the build writes it last, after every shard and the tables.
+
+``errors.parquet`` also holds one row per input that was not built because it duplicates
+an earlier one (stage :data:`DUPLICATE_STAGE`: same root commit, e.g. a fork, a mirror or a
+second URL); those rows are not failures. ``skipped.parquet`` lists the changes replay did
+not type, one row per skipped path per commit (at most 10,000 per slice; ``dataset.json``'s
+``totals.skipped`` has the exact counts and ``totals.skipped_files_unlisted`` what the cap left out).
 """
 
 from __future__ import annotations
@@ -26,18 +33,46 @@ BASE_SCHEMA: dict[str, Any] = {
     "first_commit": pl.String, "last_commit": pl.String,
     "commits": pl.Int64, "frames": pl.Int64, "actions": pl.Int64, "bytes": pl.Int64,
 }
+# frames_by_ext: the session's frames by the extension of the file they type (replay markers)
+FRAMES_BY_EXT = pl.List(pl.Struct({"ext": pl.String, "frames": pl.Int64}))
 TAIL_SCHEMA: dict[str, Any] = {
     "lossless_failures": pl.Int64, "license": pl.String, "language": pl.String, "stars": pl.Int64,
-    "split": pl.String, "seconds": pl.Float64,
+    "split": pl.String, "frames_by_ext": FRAMES_BY_EXT, "seconds": pl.Float64,
 }
 ERROR_SCHEMA: dict[str, Any] = {
     "repository": pl.String, "input_order": pl.Int64, "slice": pl.Int64, "stage": pl.String, "message": pl.String,
+}
+DUPLICATE_STAGE = "duplicate"   # an errors.parquet row of an input built as another (not a failure)
+SKIPPED = "skipped.parquet"
+SKIPPED_SCHEMA: dict[str, Any] = {
+    "repository": pl.String, "commit": pl.String, "path": pl.String, "reason": pl.String, "bytes": pl.Int64,
 }
 
 
 def errors_frame(errors: list[dict[str, Any]]) -> pl.DataFrame:
     """Error rows as a DataFrame of :data:`ERROR_SCHEMA` (empty rows give an empty table)."""
     return pl.DataFrame(errors, schema=ERROR_SCHEMA) if errors else pl.DataFrame(schema=ERROR_SCHEMA)
+
+
+def skipped_frame(rows: list[dict[str, Any]]) -> pl.DataFrame:
+    """Skipped-change rows as a DataFrame of :data:`SKIPPED_SCHEMA`."""
+    return pl.DataFrame(rows, schema=SKIPPED_SCHEMA) if rows else pl.DataFrame(schema=SKIPPED_SCHEMA)
+
+
+def failures(errors: pl.DataFrame) -> pl.DataFrame:
+    """The rows of ``errors`` that are failures (not duplicates)."""
+    return errors.filter(pl.col("stage") != DUPLICATE_STAGE) if errors.height else errors
+
+
+def read_skipped(root: str | Path) -> pl.DataFrame:
+    """``root/skipped.parquet``; an empty table for a dataset built before it existed."""
+    path = Path(root) / SKIPPED
+    if not path.is_file():
+        return skipped_frame([])
+    try:
+        return pl.read_parquet(path, glob=False)
+    except (ValueError, OSError, pl.exceptions.PolarsError) as exc:
+        raise DatasetError(f"{path}: cannot read the skipped-files table ({exc})") from None
 
 
 @dataclass(frozen=True)

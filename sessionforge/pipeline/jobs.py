@@ -150,6 +150,7 @@ class SessionRecord:
     skipped: dict[str, int]
     lossless_failures: int
     seconds: float
+    frames_by_ext: dict[str, int] = field(default_factory=dict)  # frames by file extension (replay markers)
 
 
 @dataclass(frozen=True)
@@ -163,12 +164,20 @@ class ShardRecord:
 
 @dataclass(frozen=True)
 class SliceResult:
-    """A replayed slice: its sessions, its shards and the replay counters."""
+    """A replayed slice: its sessions, its shards, the replay counters and the skipped changes.
+
+    ``skipped`` lists ``(commit, path, reason, bytes)`` per skipped change, in replay order,
+    at most ``replay_slice.MAX_SKIPPED_PER_SLICE`` of them (this record is also the slice's
+    completion marker and crosses process boundaries: it must stay small); ``skipped_unlisted``
+    counts the rest. The per-reason counts in the sessions are always exact.
+    """
 
     plan: list[Any]
     sessions: tuple[SessionRecord, ...]
     shards: tuple[ShardRecord, ...]
     stats: dict[str, Any] = field(default_factory=dict)
+    skipped: tuple[tuple[str, str, str, int], ...] = ()
+    skipped_unlisted: int = 0
 
     @property
     def frames(self) -> int:
@@ -177,7 +186,8 @@ class SliceResult:
     def to_json(self) -> dict[str, Any]:
         """The completion marker's content."""
         return {"status": "ok", "plan": list(self.plan), "sessions": [asdict(s) for s in self.sessions],
-                "shards": [asdict(s) for s in self.shards], "stats": self.stats}
+                "shards": [asdict(s) for s in self.shards], "stats": self.stats,
+                "skipped": [list(k) for k in self.skipped], "skipped_unlisted": self.skipped_unlisted}
 
 
 def slice_outcome_from_json(doc: dict[str, Any]) -> tuple[list[Any] | None, SliceResult | Failure]:
@@ -194,4 +204,6 @@ def slice_outcome_from_json(doc: dict[str, Any]) -> tuple[list[Any] | None, Slic
         sessions=tuple(SessionRecord(**s) for s in doc["sessions"]),
         shards=tuple(ShardRecord(**s) for s in doc["shards"]),
         stats=dict(doc.get("stats") or {}),
+        skipped=tuple((str(c), str(p), str(r), int(b)) for c, p, r, b in doc.get("skipped") or []),
+        skipped_unlisted=int(doc.get("skipped_unlisted") or 0),
     )

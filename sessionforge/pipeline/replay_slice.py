@@ -3,7 +3,8 @@
 A slice job writes its shards into ``OUT/.build/staging/<slice>.<attempt>/``, moves them into
 ``OUT/shards/`` only once the whole slice is replayed, then writes its completion marker;
 the :class:`~sessionforge.pipeline.jobs.SliceResult` it returns (also the marker's content)
-is small: one record per session, never frames. Shard names derive from the repository
+is small: one record per session, never frames, and the slice's skipped changes (at most
+:data:`MAX_SKIPPED_PER_SLICE` listed; the rest counted). Shard names derive from the repository
 identity, slice and part number, so the same slice always writes the same files with the
 same bytes.
 """
@@ -25,6 +26,10 @@ from sessionforge.pipeline.jobs import Failure, failure_from_exception, SessionR
 from sessionforge.pipeline.state import OutputDir
 from sessionforge.pipeline.time_limit import time_limit
 from sessionforge.replay import replay_repository
+
+# Skipped changes a slice lists for skipped.parquet: one vendored folder committed once can
+# skip tens of thousands of files, and the list travels in the completion marker.
+MAX_SKIPPED_PER_SLICE = 10_000
 
 
 class RotatingSink:
@@ -78,6 +83,7 @@ class RotatingSink:
             skipped={str(k): int(v) for k, v in sorted(dict(m.get("skipped") or {}).items())},
             lossless_failures=int(m.get("lossless_failures", 0) or 0),
             seconds=round(time.perf_counter() - self._t0, 6),
+            frames_by_ext={str(k): int(v) for k, v in sorted(dict(m.get("frames_by_ext") or {}).items())},
         ))
         return info
 
@@ -120,7 +126,7 @@ def replay_slice(job: SliceJob, progress: Callable[[int], None] | None = None) -
             sink = RotatingSink(staging, job.slice_id, cfg.replay.rows, cfg.replay.cols, cfg.codec,
                                 parse_size(cfg.shard_size), job.identity)
             stats = replay_repository(job.path, cfg.replay, sink, commits=list(job.plan.commits),
-                                      progress=progress)
+                                      progress=progress, skip_list_limit=MAX_SKIPPED_PER_SLICE)
             sink.close()
     except Exception as exc:  # one bad repository is an error row, never a crashed build
         if sink is not None:
@@ -133,15 +139,18 @@ def replay_slice(job: SliceJob, progress: Callable[[int], None] | None = None) -
         os.replace(f, outdir.shards / f.name)
     shutil.rmtree(staging, ignore_errors=True)
     result = SliceResult(plan=job.plan_key(), sessions=tuple(sink.sessions), shards=shards,
-                         stats=_small_stats(stats))
+                         stats=_small_stats(stats), skipped=tuple(tuple(k) for k in stats.skipped_files),
+                         skipped_unlisted=int(stats.skipped_files_unlisted))
     # The marker goes last: from here on a rerun trusts this slice's shards.
     write_json_atomic(outdir.marker_path(job.slice_id), result.to_json())
     return result
 
 
 def _small_stats(stats: Any) -> dict[str, Any]:
-    """ReplayStats without the per-file failure list (kept short: it travels between processes)."""
+    """ReplayStats without the per-file lists (kept short: it travels between processes; the
+    skipped files travel as SliceResult.skipped)."""
     d = stats.to_dict() if hasattr(stats, "to_dict") else dict(vars(stats))
+    d.pop("skipped_files", None)
     failures = d.pop("lossless_failures", []) or []
     d["lossless_failures"] = len(failures)
     d["lossless_failure_examples"] = [list(map(str, f)) for f in failures[:5]]

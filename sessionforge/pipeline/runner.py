@@ -4,6 +4,11 @@ Two phases run on the chosen executor: *planning* (clone, open, list commits, sl
 redone on every run so a resumed build sees the same plan) and *replaying* (one job per
 slice; a slice with a completion marker is not replayed again). The tables are then
 written from all slice outcomes in input order.
+
+Between the two, inputs that share a root commit (forks, mirrors, a second URL of one
+history) are reduced to the first in input order: the others are not replayed and become
+``duplicate`` rows of errors.parquet. The choice uses only the plans and the input order,
+so every executor and every resumed run makes the same one.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from typing import Any, Sequence
 
 from sessionforge.config import to_dict
 from sessionforge.dataset import enclosing_dataset
+from sessionforge.dataset.tables import SKIPPED
 from sessionforge.pipeline.build_progress import BuildProgress
 from sessionforge.pipeline.config import BuildConfig, output_config
 from sessionforge.pipeline.executors import Executor, make_executor
@@ -44,6 +50,20 @@ class BuildResult:
     @property
     def failed(self) -> int:
         return int(self.doc["totals"]["repositories_failed"])
+
+
+def duplicates(plans: dict[int, RepoPlan | Failure]) -> dict[int, int]:
+    """Input order of each planned repository whose root commit an earlier one has -> that
+    earlier one's input order (failed plans take part in nothing)."""
+    first: dict[str, int] = {}
+    out: dict[int, int] = {}
+    for order in sorted(plans):
+        plan = plans[order]
+        if isinstance(plan, RepoPlan):
+            out_of = first.setdefault(plan.root_commit, order)
+            if out_of != order:
+                out[order] = out_of
+    return out
 
 
 def choose_executor(cfg: BuildConfig, n_repos: int) -> str:
@@ -75,6 +95,10 @@ def build_dataset(inputs: Sequence[str], out: str | Path, cfg: BuildConfig, *, o
     if not overwrite:
         outdir.check(outcfg)  # refuse a foreign folder or another config before creating anything
     with outdir.lock():
+        if overwrite:
+            # OutputDir.clear() does not know this table yet (state.OUR_ENTRIES): without this,
+            # the folder it leaves would look foreign to OutputDir.check().
+            (outdir.root / SKIPPED).unlink(missing_ok=True)
         outdir.prepare(outcfg, overwrite)
         shutil.rmtree(outdir.staging, ignore_errors=True)  # leftovers of killed attempts; no slice runs now
         outdir.staging.mkdir(parents=True, exist_ok=True)
@@ -110,12 +134,16 @@ def _build(resolved: ResolvedInputs, outdir: OutputDir, outcfg: dict[str, Any], 
 
     executor.map(plan_repo, plan_jobs, on_planned, lambda n: None)
 
-    # Phase 2: replay every slice that has no completion marker.
+    # Phase 2: replay every slice that has no completion marker, of one input per history.
+    dups = duplicates(plans)
     jobs: list[tuple[RepoSpec, SliceJob]] = []
     for order, spec in enumerate(resolved.repos):
         plan = plans[order]
         if isinstance(plan, Failure):
             collected.add_error(spec.identity, order, None, plan.stage, plan.message)
+            continue
+        if order in dups:
+            collected.add_duplicate(spec.identity, order, resolved.repos[dups[order]].identity, plan.root_commit)
             continue
         jobs.extend((spec, j) for j in slice_jobs(order, spec, plan, outcfg, str(outdir.root), cfg.run.timeout))
     outcomes: dict[str, SliceResult | Failure] = {}

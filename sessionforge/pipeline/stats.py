@@ -1,5 +1,5 @@
-"""``stats``: totals and distributions of a dataset, from its manifest (plus a sample of shards
-for the most common actions, the one thing the manifest does not hold)."""
+"""``stats``: totals and distributions of a dataset, from its manifest and skipped-files table
+(plus a sample of shards for the most common actions, the one thing the tables do not hold)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,11 @@ from typing import Any
 import polars as pl
 
 from sessionforge.dataset import read_dataset
+from sessionforge.dataset.tables import DUPLICATE_STAGE, failures, read_skipped
 from sessionforge.errors import SessionforgeError
 from sessionforge.files import sha256_file
 from sessionforge.formats import open_shard
+from sessionforge.pipeline.manifest import frames_by_ext
 from sessionforge.pipeline.splits import split_sizes
 
 QUANTILES = (0.0, 0.1, 0.5, 0.9, 1.0)
@@ -85,7 +87,9 @@ def dataset_stats(root: str | Path, *, sample_shards: int = 4, sample_frames: in
              .sort("input_order")
              .with_columns((pl.col("bytes") / pl.col("frames")).round(3).alias("bytes_per_frame"))
              .drop("input_order"))
-    by_stage = errors.group_by("stage").len().sort("stage") if errors.height else None
+    failed = failures(errors)
+    by_stage = failed.group_by("stage").len().sort("stage") if failed.height else None
+    dups = errors.filter(pl.col("stage") == DUPLICATE_STAGE) if errors.height else errors
     return {
         "dataset": str(root),
         "totals": doc["totals"],
@@ -97,7 +101,28 @@ def dataset_stats(root: str | Path, *, sample_shards: int = 4, sample_frames: in
         "top_actions": top_actions(root, doc["shards"], sample_shards, sample_frames, top),
         "repositories": repos.to_dicts(),
         "errors_by_stage": {} if by_stage is None else dict(zip(by_stage["stage"], by_stage["len"])),
+        "duplicates": dups.select("repository", "message").to_dicts(),
+        "frames_by_ext": ext_shares(frames_by_ext(manifest)),
+        "skipped_by_reason": skipped_by_reason(doc["totals"].get("skipped", {}), read_skipped(root)),
         "splits": split_sizes(manifest),
         "splits_note": None if has_split else "built before splits: every session reads as train",
     }
 
+
+
+def ext_shares(frames: dict[str, int]) -> list[dict[str, Any]]:
+    """Frames by file extension, most frames first, with each one's share of all frames."""
+    total = sum(frames.values())
+    return [{"ext": ext, "frames": n, "share": round(n / total, 5)}
+            for ext, n in sorted(frames.items(), key=lambda kv: (-kv[1], kv[0]))]
+
+
+def skipped_by_reason(counts: dict[str, int], listed: pl.DataFrame) -> list[dict[str, Any]]:
+    """Skipped changes by reason: the exact count (manifest totals) and, from skipped.parquet,
+    how many are listed there and their bytes. Most skipped first."""
+    rows = {r: {"reason": r, "changes": int(n), "listed": 0, "bytes": 0} for r, n in counts.items()}
+    if listed.height:
+        for r, n, b in listed.group_by("reason").agg(pl.len(), pl.col("bytes").sum()).iter_rows():
+            row = rows.setdefault(r, {"reason": r, "changes": 0, "listed": 0, "bytes": 0})
+            row["listed"], row["bytes"] = int(n), int(b or 0)
+    return sorted(rows.values(), key=lambda r: (-r["changes"], r["reason"]))

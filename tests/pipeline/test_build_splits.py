@@ -52,19 +52,22 @@ def _repo_splits(out) -> dict[str, str]:
 def test_splits_are_stable_under_order_executor_resume_and_forks(repos, tmp_path):
     cfg = small_config("local")
     cfg.split = SplitConfig(val=0.4, test=0.3)
-    # A mirror of alpha under another URL: same root commit, so the same split.
+    # A mirror of alpha under another URL: same root commit, so it is built once (the first
+    # of the two in input order) and lands in the same split whichever is built.
     mirror = f"file://{repos[0]}"
     first = tmp_path / "a"
     build_dataset([*repos, mirror], first, cfg)
     splits = _repo_splits(first)
-    assert splits[mirror] == splits[repos[0]]
+    assert mirror not in splits and set(splits) == set(repos)
     assert set(splits.values()) <= {"train", "val", "test"}
 
     other = small_config("process", workers=2)
     other.split = SplitConfig(val=0.4, test=0.3)
     second = tmp_path / "b"
     build_dataset([mirror, *reversed(repos)], second, other)
-    assert _repo_splits(second) == splits
+    reordered = _repo_splits(second)
+    assert repos[0] not in reordered and reordered[mirror] == splits[repos[0]]
+    assert {r: reordered[r] for r in repos[1:]} == {r: splits[r] for r in repos[1:]}
 
     build_dataset([*repos, mirror], first, cfg)            # a rerun (resume with nothing to do)
     assert _repo_splits(first) == splits
