@@ -14,7 +14,14 @@ and, in the same run, the baseline "bare pyte": the same byte chunks fed one key
 time into a stock ``pyte.Screen`` through ``pyte.ByteStream``, no snapshots. The ratio
 column is (press + feed + snap) / bare.
 
-    python bench/editor_bench.py [--keys 3000] [--json OUT]
+A second table (``--table lines``) gives the per-key cost against the length of the
+line being edited, 100 to 100,000 code points, for a plain ASCII line and one mixed
+with tabs, wide CJK characters and control characters, with the cursor at the end of
+the line and in its middle (a horizontally scrolled window). Each timed key sequence
+types, deletes and moves (tab, wide and Alt-V control characters in the mixed case),
+so the line keeps its length and kind. Per-key cost should not depend on the length.
+
+    python bench/editor_bench.py [--keys 3000] [--table keys|lines|all] [--json OUT]
 """
 
 from __future__ import annotations
@@ -167,6 +174,112 @@ def run_scenario(text: str, setup: list[bytes], keys: list[bytes], repeat: int =
             "keys_per_s": n / total}
 
 
+# --------------------------------------------------------------------------- long lines
+
+LINE_KINDS = ("plain", "mixed")
+
+def long_line(n: int, kind: str) -> str:
+    """A line of ``n`` code points: code-like ASCII, or mixed with tabs, CJK and controls."""
+    base = "value = items[index] + offset  # frame "
+    if kind == "plain":
+        return (base * (n // len(base) + 1))[:n]
+    piece = "val\tue = 日本[i] \x1b + off\x00set 漢字 "
+    return (piece * (n // len(piece) + 1))[:n]
+
+
+def line_keys(kind: str, where: str, n: int, length: int) -> tuple[list[bytes], int]:
+    """About ``n`` timed keys that never bring the line back to an earlier state (a cache
+    keyed by line content must not help), and how many code points they add to it.
+
+    In mid line each round types a character, walks back, deletes an original character
+    with Backspace, walks forward, types another and deletes an original one with
+    Delete: the line keeps its length. At the end of the line there is nothing to
+    delete ahead: each round types two characters and deletes the first, so the line
+    grows by one a round. Rounds are capped at ``length // 4``.
+    """
+    typed = [c.encode() for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ"]
+    if kind == "mixed":
+        typed = [b"\t", "日".encode(), b"\x1bv\x01", b"A", "界".encode(), b"\x1bv\x1b"]
+    left, right, bs, delete = b"\x1b[D", b"\x1b[C", b"\x7f", b"\x1b[3~"
+    keys: list[bytes] = []
+    rounds = 0
+    while len(keys) < n and rounds < length // 4:
+        x, y = typed[rounds % len(typed)], typed[(rounds + 1) % len(typed)]
+        if where == "mid":
+            keys += [x, left, left, bs, right, right, y, delete]
+        else:
+            keys += [x, y, left, bs, right]
+        rounds += 1
+    # Alt-V and its character are two key presses
+    keys = [k for key in keys for k in ([key[:2], key[2:]] if key.startswith(b"\x1bv") else [key])]
+    return keys, 0 if where == "mid" else rounds
+
+
+def _line_editor(text: str, col: int) -> tuple[Editor, list[bytes]]:
+    """An editor on ``text`` (the long line, then a short one) with the cursor at ``col``
+    of line 1; the cursor is placed directly (walking there by arrows would take
+    ``col`` keys), then Right/Left redraw the view around it."""
+    ed = Editor(ROWS, COLS, {"f.txt": text})
+    chunks = [ed.redraw()]
+    for k in [b"\x0f", b"f", b".", b"t", b"x", b"t", b"\r"]:
+        chunks.append(ed.press(k))
+    ed.cursor_col = ed._want = max(0, col - 1)
+    chunks += [ed.press(b"\x1b[C"), ed.press(b"\x1b[D"), ed.press(b"\x1b[C"), ed.press(b"a"), ed.press(b"\x7f")]
+    return ed, chunks
+
+
+def run_line(length: int, kind: str, where: str, nkeys: int, repeat: int) -> dict[str, float]:
+    """Per-key CPU time of press and press + feed + snapshot on one long line."""
+    clock = time.process_time
+    text = long_line(length, kind) + "\nshort line\n"
+    col = length if where == "end" else length // 2
+    keys, growth = line_keys(kind, where, nkeys, length)
+    outs: list[bytes] = []
+
+    def press() -> float:
+        ed, _ = _line_editor(text, col)
+        p = ed.press
+        t0 = clock()
+        got = [p(k) for k in keys]
+        dt = clock() - t0
+        outs[:] = got
+        assert len(ed.lines[0]) == length + growth, "the timed keys went astray"
+        return dt
+
+    def feed_snap() -> float:
+        term = _terminal(_line_editor(text, col)[1])
+        feed, snap = term.feed, term.snapshot
+        t0 = clock()
+        for out in outs:
+            feed(out)
+            snap()
+        return clock() - t0
+
+    t_press = _best(press, repeat)
+    t_fs = _best(feed_snap, repeat)
+    n = len(keys)
+    return {"length": length, "kind": kind, "where": where, "keys": n,
+            "bytes_per_key": sum(map(len, outs)) / n, "press_us": t_press * 1e6 / n,
+            "total_us": (t_press + t_fs) * 1e6 / n}
+
+
+def line_table(lengths: list[int], nkeys: int, repeat: int) -> dict[str, dict[str, float]]:
+    """Print and return the per-key cost against line length (see the module docstring)."""
+    cases = [(kind, where) for kind in LINE_KINDS for where in ("end", "mid")]
+    print(f"\nper-key cost vs line length, {ROWS}x{COLS}; CPU us per key (press / press+feed+snap), "
+          f"best of {repeat}")
+    print(f"{'length':>8s} " + " ".join(f"{k + ' ' + w:>17s}" for k, w in cases))
+    results: dict[str, dict[str, float]] = {}
+    for length in lengths:
+        cells = []
+        for kind, where in cases:
+            r = run_line(length, kind, where, nkeys, repeat)
+            results[f"{kind} {where} {length}"] = r
+            cells.append(f"{r['press_us']:7.1f} / {r['total_us']:7.1f}")
+        print(f"{length:8d} " + " ".join(f"{c:>17s}" for c in cells))
+    return results
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--keys", type=int, default=3000, help="timed keys per scenario (upper bound)")
@@ -174,26 +287,37 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=3, help="best of N timings per stage")
     ap.add_argument("--only", default=None, help="run scenarios whose name contains this text")
     ap.add_argument("--json", default=None, metavar="OUT", help="write the results as JSON")
+    ap.add_argument("--table", choices=("keys", "lines", "all"), default="all",
+                    help="keys: the scenario table; lines: per-key cost against line length")
+    ap.add_argument("--line-lengths", default="100,1000,10000,100000", metavar="N,N,...",
+                    help="line lengths (code points) of the lines table")
+    ap.add_argument("--line-keys", type=int, default=400, help="timed keys per line-table cell")
     args = ap.parse_args(argv)
     rng = random.Random(args.seed)
     text = make_file(rng)
     results: dict[str, dict[str, float]] = {}
     hdr = f"{'scenario':22s} {'keys':>6s} {'B/key':>6s} {'press':>7s} {'feed':>7s} {'snap':>7s} " \
           f"{'total':>7s} {'bare':>7s} {'ratio':>6s} {'keys/s':>8s}"
-    print(f"editor bench {ROWS}x{COLS}, python {platform.python_version()}, pyte 0.8; CPU us per key, best of {args.repeat}")
-    print(hdr)
+    if args.table != "lines":
+        print(f"editor bench {ROWS}x{COLS}, python {platform.python_version()}, pyte 0.8; "
+              f"CPU us per key, best of {args.repeat}")
+        print(hdr)
     for name, (setup, keys) in scenarios(rng, args.keys).items():
-        if args.only and args.only not in name:
+        if args.table == "lines" or args.only and args.only not in name:
             continue
         r = run_scenario(text, setup, keys, args.repeat)
         results[name] = r
         print(f"{name:22s} {r['keys']:6d} {r['bytes_per_key']:6.1f} {r['press_us']:7.1f} {r['feed_us']:7.1f} "
               f"{r['snap_us']:7.1f} {r['total_us']:7.1f} {r['bare_pyte_us']:7.1f} {r['ratio']:6.2f} "
               f"{r['keys_per_s']:8.0f}")
+    lines: dict[str, dict[str, float]] = {}
+    if args.table != "keys":
+        lengths = [int(x) for x in args.line_lengths.split(",") if x]
+        lines = line_table(lengths, args.line_keys, args.repeat)
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"rows": ROWS, "cols": COLS, "python": platform.python_version(),
-                       "machine": platform.machine(), "results": results}, f, indent=2)
+                       "machine": platform.machine(), "results": results, "line_lengths": lines}, f, indent=2)
     return 0
 
 

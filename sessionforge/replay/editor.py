@@ -17,7 +17,7 @@ only (see :func:`display.window`); other lines show their start and a ">" marker
 from __future__ import annotations
 
 from ..errors import SessionforgeError
-from .display import TAB_SIZE, derive_layout, derived_plain, glyph
+from .display import LONG, TAB_SIZE, Line, LongLine, derive_marks, glyph
 from .fastkeys import FAST_MOVES, FastKeys
 from .painter import Painter
 from .viewport import EDITOR_VERSION, PROMPT_LABELS
@@ -38,7 +38,7 @@ class Editor(FastKeys):
         self.rows, self.cols = rows, cols
         self.disk: dict[str, str] = disk if disk is not None else {}
         self.path: str | None = None
-        self.lines: list[str] = [""]
+        self.lines: list[Line] = [""]  # str, or LongLine for long lines (display.as_line)
         self.cursor_line = 0
         self.cursor_col = 0
         self._want = 0  # remembered column for up/down/PgUp/PgDn
@@ -49,6 +49,11 @@ class Editor(FastKeys):
         self._verbatim = False
         self.modified = False
         self._p = Painter(rows, cols)
+        # Lines of at least _long code points are held as LongLine, shorter than half of it
+        # as str (in between: either, so a line at the boundary does not flip each key).
+        # Above 2 * cols, so that the fast paths (lines narrower than the text area, str
+        # only) see exactly the lines they always did.
+        self._long = max(LONG, 2 * cols)
         self._gw = 0
         self._set_gutter()
         self._hoff = 0  # horizontal scroll of the cursor line as last drawn
@@ -72,7 +77,7 @@ class Editor(FastKeys):
     @property
     def text(self) -> str:
         """The exact buffer."""
-        return "\n".join(self.lines)
+        return "\n".join(map(str, self.lines))
 
     @property
     def line_count(self) -> int:
@@ -140,12 +145,16 @@ class Editor(FastKeys):
 
     def _insert(self, ch: str) -> None:
         cl, cc = self.cursor_line, self.cursor_col
-        line = self.lines[cl]
-        x = self._cell_x(line, cc)
+        x = self._cell_x(cl, cc)
         w = TAB_SIZE - x % TAB_SIZE if ch == "\t" else len(glyph(ch)[0])
-        self.lines[cl] = new = line[:cc] + ch + line[cc:]
-        derived_plain(new, line, ch)
-        derive_layout(new, line, cc, ch)
+        line = self.lines[cl]
+        if type(line) is str and len(line) + 1 < self._long:
+            self.lines[cl] = new = line[:cc] + ch + line[cc:]
+            derive_marks(new, line, cc)
+        else:  # a long line: edit one chunk, not a copy of the whole line
+            if type(line) is str:
+                line = self.lines[cl] = LongLine.of(line)
+            line.insert(cc, ch)
         self.cursor_col = cc + 1
         self._touch()
         self._row_changed(cl, w, x)
@@ -153,7 +162,10 @@ class Editor(FastKeys):
     def _enter(self) -> None:
         cl, cc = self.cursor_line, self.cursor_col
         line = self.lines[cl]
-        self.lines[cl:cl + 1] = [line[:cc], line[cc:]]
+        if isinstance(line, LongLine):
+            self.lines[cl:cl + 1] = [self._as_line(part) for part in line.split(cc)]
+        else:
+            self.lines[cl:cl + 1] = [line[:cc], line[cc:]]
         self.cursor_line, self.cursor_col = cl + 1, 0
         self._touch()
         self._row_changed(cl, 0)
@@ -166,17 +178,15 @@ class Editor(FastKeys):
         cl, cc = self.cursor_line, self.cursor_col
         line = self.lines[cl]
         if cc > 0:
-            x = self._cell_x(line, cc - 1)
-            w = self._cell_x(line, cc) - x
-            self.lines[cl] = new = line[:cc - 1] + line[cc:]
-            derived_plain(new, line)
-            derive_layout(new, line, cc - 1, None)
+            x = self._cell_x(cl, cc - 1)
+            w = self._cell_x(cl, cc) - x
+            self._remove_char(cl, cc - 1)
             self.cursor_col = cc - 1
             self._touch()
             self._row_changed(cl, -w, x)
         elif cl > 0:
             prev = self.lines[cl - 1]
-            self.lines[cl - 1:cl + 1] = [prev + line]
+            self.lines[cl - 1:cl + 1] = [self._join(prev, line)]
             self.cursor_line, self.cursor_col = cl - 1, len(prev)
             self._touch()
             self._row_changed(cl - 1, 0)
@@ -187,19 +197,37 @@ class Editor(FastKeys):
         cl, cc = self.cursor_line, self.cursor_col
         line = self.lines[cl]
         if cc < len(line):
-            x = self._cell_x(line, cc)
-            w = self._cell_x(line, cc + 1) - x
-            self.lines[cl] = new = line[:cc] + line[cc + 1:]
-            derived_plain(new, line)
-            derive_layout(new, line, cc, None)
+            x = self._cell_x(cl, cc)
+            w = self._cell_x(cl, cc + 1) - x
+            self._remove_char(cl, cc)
             self._touch()
             self._row_changed(cl, -w, x)
         elif cl + 1 < len(self.lines):
-            self.lines[cl:cl + 2] = [line + self.lines[cl + 1]]
+            self.lines[cl:cl + 2] = [self._join(line, self.lines[cl + 1])]
             self._touch()
             self._row_changed(cl, 0)
             self._line_removed(cl + 1)
         self._want = self.cursor_col
+
+    def _remove_char(self, ln: int, k: int) -> None:
+        line = self.lines[ln]
+        if type(line) is str:
+            self.lines[ln] = new = line[:k] + line[k + 1:]
+            derive_marks(new, line, k)
+            return
+        line.delete(k)
+        self.lines[ln] = self._as_line(line)
+
+    def _join(self, a: Line, b: Line) -> Line:
+        if type(a) is str and type(b) is str and len(a) + len(b) < self._long:
+            return a + b
+        return self._as_line(LongLine.join(a, b))
+
+    def _as_line(self, line: Line) -> Line:
+        """``line`` held as its length asks (see ``_long``)."""
+        if isinstance(line, LongLine):
+            return str(line) if len(line) < self._long // 2 else line
+        return LongLine.of(line) if len(line) >= self._long else line
 
     def _cut(self) -> None:
         cl = self.cursor_line

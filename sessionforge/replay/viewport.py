@@ -10,7 +10,8 @@ cells) and emitted by :mod:`painter` (minimal updates).
 from __future__ import annotations
 
 from .display import (
-    CONT, T_GUTTER, T_LABEL, T_MARK, T_TEXT, glyph, is_plain, layout, scroll_offset, text_cells, window,
+    CONT, T_GUTTER, T_LABEL, T_MARK, T_TEXT, Line, LongLine, glyph, lay, scroll_offset,
+    str_x, text_cells, window_part,
 )
 from .painter import SGR, Painter
 
@@ -27,11 +28,12 @@ class EditorView:
 
     rows: int
     cols: int
-    lines: list[str]
+    lines: list[Line]
     cursor_line: int
     cursor_col: int
     top_line: int
     text_rows: int
+    _long: int
     prompt: str | None
     path: str | None
     modified: bool
@@ -127,11 +129,16 @@ class EditorView:
         elif cl >= top + self.text_rows:
             self._scroll_view(cl - (top + self.text_rows - 1))
 
-    @staticmethod
-    def _cell_x(line: str, col: int) -> int:
-        if is_plain(line):
-            return col
-        return int(layout(line)[2][col])
+    def _cell_x(self, ln: int, col: int) -> int:
+        """Cell column where code point ``col`` of line ``ln`` starts (``col == len``: its width)."""
+        line = self.lines[ln]
+        if type(line) is str:
+            if col < self._long:
+                head = line if len(line) < self._long else line[:col]  # (a long line: check only what counts)
+                return col if head.isascii() and head.isprintable() else str_x(line, col)
+            # the cursor went far into a long line: index it (once) instead of laying out col cells per key
+            line = self.lines[ln] = LongLine.of(line)
+        return line.x_at(col)
 
     # -- drawing --------------------------------------------------------------------------
     def _refresh(self, bars: bool = False) -> None:
@@ -140,7 +147,7 @@ class EditorView:
         self._ensure_visible()
         p = self._p
         cl = self.cursor_line
-        x = self._cell_x(self.lines[cl], self.cursor_col)
+        x = self._cell_x(cl, self.cursor_col)
         hoff = scroll_offset(x, self._width)
         crow = cl - self.top_line
         if hoff != self._hoff or (self._hoff and self._hline != cl):
@@ -220,17 +227,17 @@ class EditorView:
         gw, width = self._gw, self._width
         g = f"{ln + 1:>{gw - 1}} "
         off = self._hoff if ln == self.cursor_line else 0
-        if is_plain(line):
-            if off == 0 and len(line) <= width:
-                return g + line + " " * (width - len(line)), self._plain_styles
-            # a long plain line: lay out only the window, not the whole line
-            part = line[off:off + width + 1]
-            wc, ws = window(part, T_TEXT * len(part), 0, width)
-            if off:
-                wc, ws = "<" + wc[1:], T_MARK + ws[1:]
-            return g + wc, T_GUTTER * gw + ws
-        cells, styles, _ = layout(line)
-        wc, ws = window(cells, styles, off, width)
+        if off == 0 and type(line) is str and len(line) <= width and line.isascii() and line.isprintable():
+            return g + line + " " * (width - len(line)), self._plain_styles
+        # Lay out only what the window shows: every code point takes at least one cell,
+        # so cells 0 .. off + width come from the first off + width + 1 code points (a
+        # LongLine scrolled far right is laid out from an indexed chunk near ``off``).
+        if off and isinstance(line, LongLine):
+            x0, cells, styles = line.cells_from(off, width + 1)
+        else:
+            x0 = 0
+            cells, styles = lay(line[:off + width + 1])
+        wc, ws = window_part(cells, styles, off - x0, width, off > 0, x0 + len(cells) > off + width)
         return g + wc, T_GUTTER * gw + ws
 
     def _fit(self, cells: str, styles: str) -> tuple[str, str]:
@@ -248,7 +255,8 @@ class EditorView:
         if key == self._title_key and self._p.cells[0] is self._title_cells:
             return
         self._title_key = key
-        name = text_cells(self.path)[0] if self.path is not None else "New Buffer"
+        # every code point takes a cell or two: the first cols of them fill the bar
+        name = text_cells(self.path[:self.cols])[0] if self.path is not None else "New Buffer"
         left = f" {EDITOR_VERSION}  " + name
         right = "Modified " if self.modified else ""
         pad = max(1, self.cols - len(left) - len(right))
@@ -272,9 +280,11 @@ class EditorView:
             return
         self._status_vals = None
         label = PROMPT_LABELS[self.prompt]
-        cells, styles = text_cells(self._input)
         room = self.cols - len(label) - 1
-        if len(cells) > room:  # show the tail of a long input behind a "<" marker
+        inp = self._input
+        # only the last `room` code points can show (each takes at least one cell)
+        cells, styles = text_cells(inp[-room:] if len(inp) > room else inp)
+        if len(inp) > room or len(cells) > room:  # show the tail of a long input behind a "<" marker
             cells, styles = cells[len(cells) - room + 1:], styles[len(styles) - room + 1:]
             if cells[0] == CONT:
                 cells = " " + cells[1:]
