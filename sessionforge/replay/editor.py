@@ -17,7 +17,8 @@ only (see :func:`display.window`); other lines show their start and a ">" marker
 from __future__ import annotations
 
 from ..errors import SessionforgeError
-from .display import LONG, TAB_SIZE, Line, LongLine, derive_marks, glyph
+from .display import TAB_SIZE, derive_marks, glyph
+from .longline import LONG, Line, LongLine
 from .fastkeys import FAST_MOVES, FastKeys
 from .painter import Painter
 from .viewport import EDITOR_VERSION, PROMPT_LABELS

@@ -10,9 +10,9 @@ cells) and emitted by :mod:`painter` (minimal updates).
 from __future__ import annotations
 
 from .display import (
-    CONT, T_GUTTER, T_LABEL, T_MARK, T_TEXT, Line, LongLine, glyph, lay, scroll_offset,
-    str_x, text_cells, window_part,
+    CONT, T_GUTTER, T_LABEL, T_MARK, T_TEXT, glyph, lay, scroll_offset, str_x, text_cells, window_part,
 )
+from .longline import Line, LongLine
 from .painter import SGR, Painter
 
 EDITOR_VERSION = "sfedit-1"

@@ -7,11 +7,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from wcwidth import wcwidth
 
-from sessionforge.replay import display
+from sessionforge.replay import longline
 from sessionforge.replay.display import (
-    CONT, PLACEHOLDER, REPLACEMENT, T_MARK, T_SPECIAL, T_TEXT, LongLine, advance, describe, after, glyph, lay,
+    CONT, PLACEHOLDER, REPLACEMENT, T_MARK, T_SPECIAL, T_TEXT, advance, after, describe, glyph, lay,
     scroll_offset, window,
 )
+from sessionforge.replay.longline import LongLine
 
 
 def test_glyph_classes() -> None:
@@ -101,8 +102,8 @@ def test_scroll_offset_keeps_cursor_off_markers() -> None:
        chunk=st.sampled_from([1, 2, 3, 8]))
 def test_long_line_matches_a_str(base: str, ops: list, chunk: int) -> None:
     """LongLine (chunks + column index) against a plain str, with tiny chunks."""
-    old = display.CHUNK
-    display.CHUNK = chunk
+    old = longline.CHUNK
+    longline.CHUNK = chunk
     try:
         line, ref = LongLine.of(base), base
         for op, pos, ch in ops:
@@ -139,4 +140,4 @@ def test_long_line_matches_a_str(base: str, ops: list, chunk: int) -> None:
             assert str(line) == ref and len(line) == len(ref)
         assert line.x_at(len(ref)) == advance(ref)
     finally:
-        display.CHUNK = old
+        longline.CHUNK = old

@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 from test_editor_refmodel import CTRL_O, ENTER, edit_actions
 from test_editor_render import _assert_same_screen
 
-from sessionforge.replay import display, editor
-from sessionforge.replay.display import LongLine
+from sessionforge.replay import display, editor, longline
+from sessionforge.replay.longline import LongLine
 from sessionforge.replay.editor import Editor
 from sessionforge.replay.terminal import Terminal
 
@@ -58,7 +58,7 @@ def _work_per_key(n: int, kind: str, where: str) -> list[int]:
 def test_layout_work_per_key_is_flat_in_line_length(kind: str, where: str) -> None:
     work = {n: _work_per_key(n, kind, where) for n in (100, 1_000, 10_000, 100_000)}
     # bounded by a constant: a few chunks and a few screen widths of code points a key
-    bound = 8 * display.CHUNK + 4 * 160
+    bound = 8 * longline.CHUNK + 4 * 160
     for n, per_key in work.items():
         assert max(per_key) <= bound, (n, max(per_key), bound)
     # and no trend: the longest line costs what a 1,000-character one does
@@ -69,12 +69,12 @@ def test_layout_work_per_key_is_flat_in_line_length(kind: str, where: str) -> No
 @contextmanager
 def tiny_chunks() -> Iterator[None]:
     """Lines of 2 * cols code points become LongLines, in chunks of 3."""
-    old = editor.LONG, display.CHUNK
-    editor.LONG, display.CHUNK = 8, 3
+    old = editor.LONG, longline.CHUNK
+    editor.LONG, longline.CHUNK = 8, 3
     try:
         yield
     finally:
-        editor.LONG, display.CHUNK = old
+        editor.LONG, longline.CHUNK = old
 
 
 long_texts = st.lists(st.text(alphabet=st.sampled_from("ab \t\x1b日😀\u0301é" + "x" * 6), max_size=140),
