@@ -24,6 +24,7 @@ DATASET_JSON = "dataset.json"
 SHARDS_DIR = "shards"
 MANIFEST = "manifest.parquet"
 ERRORS = "errors.parquet"
+SKIPPED = "skipped.parquet"
 BUILD_STATE = ".build/state.json"  # present while a build of this folder is unfinished
 
 

@@ -27,10 +27,9 @@ from pathlib import Path
 from typing import Any, Callable
 
 from sessionforge.dataset.errors import DatasetError
-from sessionforge.dataset.layout import DATASET_JSON, ERRORS, MANIFEST, SHARDS_DIR
+from sessionforge.dataset.layout import DATASET_JSON, ERRORS, MANIFEST, SHARDS_DIR, SKIPPED
 from sessionforge.files import atomic_output, sha256_file, write_json_atomic
 
-SKIPPED = "skipped.parquet"
 DEFAULT_CACHE = Path(os.environ.get("SESSIONFORGE_CACHE", Path.home() / ".cache" / "sessionforge" / "datasets"))
 DEFAULT_LIMIT = 100 * 2**30   # 100 GiB of shards
 FETCH_THREADS = 4

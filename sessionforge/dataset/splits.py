@@ -1,5 +1,15 @@
-"""Which sessions of a :class:`~sessionforge.dataset.sessions.ShardSet` belong to a split.
+"""Splits: which split a repository belongs to, and which sessions of a
+:class:`~sessionforge.dataset.sessions.ShardSet` belong to a split.
 
+**Assignment** (the build calls :func:`assign_split` once per repository): a pure function
+of the repository's *root commit* (the oldest commit of the replayed first-parent history)
+and the shares: ``u = sha256("sessionforge-split:" + root)`` read as a number in [0, 1);
+``val`` if ``u < val``, ``test`` if ``u < val + test``, else ``train``. So it never depends on
+input order, executor, worker count or resume, a fork, a mirror or a second URL of one history
+lands in the same split, adding repositories moves no other repository, and all sessions of
+a repository share one split.
+
+**Selection**:
 The build writes a ``split`` column (``train``, ``val`` or ``test``; one value per repository)
 into ``manifest.parquet``. A session of a ShardSet is matched to its manifest row by the
 shard's file name (the manifest's ``shard`` column) and its index inside that shard (the
@@ -18,6 +28,7 @@ Data side: polars, no torch.
 from __future__ import annotations
 
 import copy
+import hashlib
 from pathlib import Path
 
 import polars as pl
@@ -28,6 +39,7 @@ from sessionforge.dataset.sessions import SessionRef, ShardSet
 SPLITS = ("train", "val", "test")
 SPLIT_COLUMN = "split"
 UNSPLIT = "train"  # what a session counts as when its data records no split
+SPLIT_METHOD = "sha256('sessionforge-split:' + root commit) as a fraction in [0, 1)"
 
 
 def has_splits(manifest: pl.DataFrame | None) -> bool:
@@ -101,3 +113,31 @@ def restrict(shards: ShardSet, sessions: list[SessionRef]) -> ShardSet:
 
 
 __all__ = ["SPLITS", "SPLIT_COLUMN", "UNSPLIT", "has_splits", "restrict", "select_split", "session_splits"]
+
+
+def split_fraction(root_commit: str) -> float:
+    """The repository's point in [0, 1): the first 8 bytes of a salted sha256 of its root commit."""
+    digest = hashlib.sha256(f"sessionforge-split:{root_commit}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2.0**64
+
+
+def assign_split(root_commit: str, val: float, test: float) -> str:
+    """``train``, ``val`` or ``test`` for a repository whose history starts at ``root_commit``,
+    with shares ``val`` and ``test`` of all repositories held out."""
+    u = split_fraction(root_commit)
+    if u < val:
+        return "val"
+    if u < val + test:
+        return "test"
+    return "train"
+
+
+def split_sizes(manifest: pl.DataFrame) -> dict[str, dict[str, int]]:
+    """Repositories, sessions and frames per split, every split named (zeros included)."""
+    out = {name: {"repositories": 0, "sessions": 0, "frames": 0} for name in SPLITS}
+    if manifest.height:
+        for row in (manifest.group_by("split").agg(pl.col("repository").n_unique().alias("repositories"),
+                                                   pl.len().alias("sessions"), pl.col("frames").sum())
+                    .iter_rows(named=True)):
+            out[str(row["split"])] = {k: int(row[k]) for k in ("repositories", "sessions", "frames")}
+    return out

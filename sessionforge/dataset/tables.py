@@ -22,7 +22,7 @@ from typing import Any
 import polars as pl
 
 from sessionforge.dataset.errors import DatasetError
-from sessionforge.dataset.layout import BUILD_STATE, DATASET_JSON, ERRORS, MANIFEST, SHARDS_DIR
+from sessionforge.dataset.layout import BUILD_STATE, DATASET_JSON, ERRORS, MANIFEST, SHARDS_DIR, SKIPPED
 
 DATASET_FORMAT = "sessionforge-dataset"
 DATASET_FORMAT_VERSION = 1
@@ -43,7 +43,6 @@ ERROR_SCHEMA: dict[str, Any] = {
     "repository": pl.String, "input_order": pl.Int64, "slice": pl.Int64, "stage": pl.String, "message": pl.String,
 }
 DUPLICATE_STAGE = "duplicate"   # an errors.parquet row of an input built as another (not a failure)
-SKIPPED = "skipped.parquet"
 SKIPPED_SCHEMA: dict[str, Any] = {
     "repository": pl.String, "commit": pl.String, "path": pl.String, "reason": pl.String, "bytes": pl.Int64,
 }

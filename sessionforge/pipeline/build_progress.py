@@ -113,6 +113,7 @@ def summary_table(doc: dict[str, Any], frames_per_s: float | None) -> Table:
     rows = [
         ("repositories ok", f"{t['repositories_ok']:,}"),
         ("repositories failed", f"{t['repositories_failed']:,}"),
+        ("duplicates (built once)", f"{t.get('repositories_duplicate', 0):,}"),
         ("filtered out", f"{t['filtered_out']:,}"),
         ("commits", f"{t['commits']:,}"),
         ("sessions", f"{t['sessions']:,}"),

@@ -32,7 +32,7 @@ class SplitConfig:
     """Shares of repositories held out for validation and test; the rest is ``train``.
 
     A repository's split is a pure function of its root commit (see
-    :mod:`sessionforge.pipeline.splits`), so forks and mirrors of one history share it, and
+    :mod:`sessionforge.dataset.splits`), so forks and mirrors of one history share it, and
     adding repositories to a build never moves another one.
     """
 

@@ -22,12 +22,12 @@ import polars as pl
 
 from sessionforge import __version__, formats
 from sessionforge.dataset.tables import (
-    BASE_SCHEMA, DATASET_FORMAT, DATASET_FORMAT_VERSION, DUPLICATE_STAGE, SKIPPED, TAIL_SCHEMA, errors_frame,
+    BASE_SCHEMA, DATASET_FORMAT, DATASET_FORMAT_VERSION, DUPLICATE_STAGE, TAIL_SCHEMA, errors_frame,
     failures, skipped_frame,
 )
 from sessionforge.files import write_atomic, write_json_atomic
 from sessionforge.pipeline.jobs import Failure, ShardRecord, SliceJob, SliceResult
-from sessionforge.pipeline.splits import SPLIT_METHOD, split_sizes
+from sessionforge.dataset.splits import SPLIT_METHOD, split_sizes
 from sessionforge.pipeline.state import OutputDir
 
 @dataclass
@@ -138,7 +138,7 @@ def write_dataset_tables(outdir: OutputDir, collected: Collected, output_config:
     errors = errors_frame(collected.errors)
     write_atomic(outdir.errors, parquet_bytes(errors))
     # Its rows are already in dataset order: slices are collected in (input order, slice) order.
-    write_atomic(outdir.root / SKIPPED, parquet_bytes(skipped_frame(collected.skipped)))
+    write_atomic(outdir.skipped, parquet_bytes(skipped_frame(collected.skipped)))
     write_atomic(outdir.manifest, parquet_bytes(manifest))
     tot = totals(manifest, errors, len(inputs), filtered)
     tot["shards"] = len(collected.shards)

@@ -21,7 +21,6 @@ from typing import Any, Sequence
 
 from sessionforge.config import to_dict
 from sessionforge.dataset import enclosing_dataset
-from sessionforge.dataset.tables import SKIPPED
 from sessionforge.pipeline.build_progress import BuildProgress
 from sessionforge.pipeline.config import BuildConfig, output_config
 from sessionforge.pipeline.executors import Executor, make_executor
@@ -30,7 +29,7 @@ from sessionforge.pipeline.jobs import Failure, PlanJob, RepoPlan, SliceJob, Sli
 from sessionforge.pipeline.manifest import Collected, write_dataset_tables
 from sessionforge.pipeline.plan import plan_repo, slice_jobs
 from sessionforge.pipeline.replay_slice import replay_slice
-from sessionforge.pipeline.splits import assign_split
+from sessionforge.dataset.splits import assign_split
 from sessionforge.pipeline.state import BuildStateError, OutputDir
 
 
@@ -95,10 +94,6 @@ def build_dataset(inputs: Sequence[str], out: str | Path, cfg: BuildConfig, *, o
     if not overwrite:
         outdir.check(outcfg)  # refuse a foreign folder or another config before creating anything
     with outdir.lock():
-        if overwrite:
-            # OutputDir.clear() does not know this table yet (state.OUR_ENTRIES): without this,
-            # the folder it leaves would look foreign to OutputDir.check().
-            (outdir.root / SKIPPED).unlink(missing_ok=True)
         outdir.prepare(outcfg, overwrite)
         shutil.rmtree(outdir.staging, ignore_errors=True)  # leftovers of killed attempts; no slice runs now
         outdir.staging.mkdir(parents=True, exist_ok=True)
@@ -177,7 +172,7 @@ def _build(resolved: ResolvedInputs, outdir: OutputDir, outcfg: dict[str, Any], 
         plan = plans[job.order]
         assert isinstance(plan, RepoPlan), "only planned repositories have slice jobs"
         meta = {"license": spec.license, "language": spec.language, "stars": spec.stars,
-                "split": assign_split(plan.root_commit, cfg.split)}
+                "split": assign_split(plan.root_commit, cfg.split.val, cfg.split.test)}
         collected.add_slice(job, meta, outcomes[job.slice_id])
     _remove_orphans(outdir, {s.name for s in collected.shards})
     build_info = {"executor": kind, "run": to_dict(cfg.run), "slices_run": len(todo),

@@ -27,10 +27,11 @@ from typing import Any
 
 from sessionforge import __version__
 from sessionforge.errors import SessionforgeError
+from sessionforge.dataset.layout import DATASET_JSON, ERRORS, MANIFEST, SHARDS_DIR, SKIPPED
 from sessionforge.files import write_json_atomic
 from sessionforge.pipeline.jobs import Failure, SliceJob, SliceResult, slice_outcome_from_json
 
-OUR_ENTRIES = ("shards", "manifest.parquet", "errors.parquet", "dataset.json", ".build")
+OUR_ENTRIES = (SHARDS_DIR, MANIFEST, ERRORS, SKIPPED, DATASET_JSON, ".build")
 
 
 class BuildStateError(SessionforgeError):
@@ -42,14 +43,15 @@ class OutputDir:
 
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
-        self.shards = self.root / "shards"
+        self.shards = self.root / SHARDS_DIR
         self.build = self.root / ".build"
         self.markers = self.build / "done"
         self.staging = self.build / "staging"
         self.state = self.build / "state.json"
-        self.manifest = self.root / "manifest.parquet"
-        self.errors = self.root / "errors.parquet"
-        self.dataset_json = self.root / "dataset.json"
+        self.manifest = self.root / MANIFEST
+        self.errors = self.root / ERRORS
+        self.skipped = self.root / SKIPPED
+        self.dataset_json = self.root / DATASET_JSON
         self.default_cache = self.root / ".cache" / "repos"
 
     def prepare(self, output_config: dict[str, Any], overwrite: bool) -> None:

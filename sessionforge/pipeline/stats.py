@@ -15,7 +15,7 @@ from sessionforge.errors import SessionforgeError
 from sessionforge.files import sha256_file
 from sessionforge.formats import open_shard
 from sessionforge.pipeline.manifest import frames_by_ext
-from sessionforge.pipeline.splits import split_sizes
+from sessionforge.dataset.splits import split_sizes
 
 QUANTILES = (0.0, 0.1, 0.5, 0.9, 1.0)
 

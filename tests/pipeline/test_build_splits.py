@@ -15,19 +15,18 @@ from buildkit import make_small_repo, small_config
 from sessionforge.config import ConfigError
 from sessionforge.pipeline.config import SplitConfig, parse_split_ratio
 from sessionforge.pipeline.runner import build_dataset
-from sessionforge.pipeline.splits import assign_split, split_fraction
+from sessionforge.dataset.splits import assign_split, split_fraction
 from sessionforge.pipeline.stats import dataset_stats
 
 
 def test_assignment_follows_the_shares_and_only_the_root():
     rng = random.Random(0)
     roots = [f"{rng.getrandbits(160):040x}" for _ in range(20_000)]
-    cfg = SplitConfig(val=0.1, test=0.2)
-    got = [assign_split(r, cfg) for r in roots]
+    got = [assign_split(r, 0.1, 0.2) for r in roots]
     assert abs(got.count("val") / len(got) - 0.1) < 0.01 and abs(got.count("test") / len(got) - 0.2) < 0.01
-    assert got == [assign_split(r, SplitConfig(val=0.1, test=0.2)) for r in roots]   # no hidden state
+    assert got == [assign_split(r, 0.1, 0.2) for r in roots]   # no hidden state
     # Growing the val share only moves repositories from test/train into val, never out of it.
-    wider = [assign_split(r, SplitConfig(val=0.2, test=0.2)) for r in roots]
+    wider = [assign_split(r, 0.2, 0.2) for r in roots]
     assert all(w == "val" for g, w in zip(got, wider) if g == "val")
     assert 0 <= split_fraction(roots[0]) < 1
 
