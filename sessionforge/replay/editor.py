@@ -19,7 +19,7 @@ from __future__ import annotations
 from ..errors import SessionforgeError
 from .display import TAB_SIZE, derive_marks, glyph
 from .longline import LONG, Line, LongLine
-from .fastkeys import FAST_MOVES, FastKeys
+from .fastkeys import FAST_MOVES, FastKeys, next_char, next_key
 from .painter import Painter
 from .viewport import EDITOR_VERSION, PROMPT_LABELS
 
@@ -27,7 +27,8 @@ __all__ = ["Editor", "EditorError", "EDITOR_VERSION", "PROMPT_LABELS"]
 
 
 class EditorError(SessionforgeError, ValueError):
-    """A key the editor does not understand (not in KEYMAP.md), or not one key."""
+    """An editor that cannot be built (a screen too small). Keys never raise: any bytes
+    are read as KEYMAP.md says, and what is no key of the keymap is ignored."""
 
 
 class Editor(FastKeys):
@@ -96,19 +97,10 @@ class Editor(FastKeys):
                 return self._p.flush()
             elif (key == b"\x7f" or key == b"\x1b[3~") and self._fast_delete(key == b"\x7f"):
                 return self._p.flush()
-        if self._verbatim:
-            self._verbatim = False
-            self._type(self._one_char(key, verbatim=True))
-        elif key.startswith(b"\x1bv") and len(key) > 2:
-            self._type(self._one_char(key[2:], verbatim=True))  # Alt-V and its char in one call
-        elif self.prompt is not None:
-            self._prompt_key(key)
+        if self._verbatim or self.prompt is not None or key not in self._keys:
+            self._feed(key)
         else:
-            handler = self._keys.get(key)
-            if handler is not None:
-                handler()
-            else:
-                self._type(self._one_char(key, verbatim=False))
+            self._keys[key]()
         self._refresh()
         return self._p.flush()
 
@@ -120,24 +112,39 @@ class Editor(FastKeys):
         return self._p.flush()
 
     # -- key decoding -------------------------------------------------------------------
-    @staticmethod
-    def _one_char(key: bytes, verbatim: bool) -> str:
-        try:
-            s = key.decode("utf-8")
-        except UnicodeDecodeError as e:
-            raise EditorError(f"key {key!r} is not valid UTF-8: {e.reason}") from None
-        if len(s) != 1:
-            raise EditorError(f"key {key!r} is not one key of the keymap")
-        if not verbatim and (s < " " or s == "\x7f"):
-            raise EditorError(f"control key {key!r} is not in the keymap (type it with Alt-V)")
-        return s
+    def _feed(self, data: bytes) -> None:
+        """Apply the keys in ``data`` in order, whatever the bytes (KEYMAP.md, "Any bytes")."""
+        i, n = 0, len(data)
+        while i < n:
+            if self._verbatim:  # Alt-V takes the next character as it is, ESC and controls too
+                ch, i = next_char(data, i)
+                if ch is not None:
+                    self._verbatim = False
+                    self._type(ch)
+                continue
+            key, i = next_key(data, i)
+            if key is None:
+                continue
+            if self.prompt is not None:
+                self._prompt_key(key)
+                continue
+            handler = self._keys.get(key)
+            if handler is not None:
+                handler()
+            else:
+                ch = _printable(key)
+                if ch is not None:
+                    self._insert(ch)
 
     def _type(self, ch: str) -> None:
+        """A typed or verbatim character: into the prompt's input, or the buffer."""
         if self.prompt is not None:
             if self.prompt != "goto" or ch.isdigit() and ch.isascii():
                 self._input += ch
-            return
-        self._insert(ch)
+        elif ch == "\n":
+            self._enter()  # "\n" is the line separator: Alt-V + LF splits the line like Enter
+        else:
+            self._insert(ch)
 
     # -- text edits -------------------------------------------------------------------
     def _touch(self) -> None:
@@ -322,13 +329,15 @@ class Editor(FastKeys):
             self.prompt, self._input = None, ""
             if arg:
                 {"goto": self._goto_line, "open": self._open, "rename": self._rename}[kind](arg)
-        elif key in self._keys:
-            pass  # navigation and editing keys do nothing while a prompt is open
-        else:
-            self._type(self._one_char(key, verbatim=False))
+        elif key not in self._keys:  # (other keymap keys do nothing while a prompt is open)
+            ch = _printable(key)
+            if ch is not None:
+                self._type(ch)
 
     def _goto_line(self, arg: str) -> None:
-        n = min(max(int(arg), 1), len(self.lines))
+        digits = arg.lstrip("0")  # ASCII digits only; a number too long for int() is past the end anyway
+        n = int(digits) if 0 < len(digits) < 19 else 0 if not digits else len(self.lines)
+        n = min(max(n, 1), len(self.lines))
         self.cursor_line, self.cursor_col, self._want = n - 1, 0, 0
         if not self.top_line <= n - 1 < self.top_line + self.text_rows:
             self.top_line = max(0, n - 1 - self.text_rows // 2)
@@ -361,3 +370,11 @@ class Editor(FastKeys):
             self.disk.pop(self.path, None)
         self.path = None
         self._load("")
+
+
+def _printable(key: bytes) -> str | None:
+    """The character a one-character key types, or None (an escape sequence, a control)."""
+    if key[0] == 0x1B:
+        return None
+    ch = key.decode("utf-8")  # next_key gives whole characters only
+    return ch if ch >= " " and ch != "\x7f" else None

@@ -1,4 +1,10 @@
-"""Fast paths for the most frequent keys of a replay (a mixin of :class:`editor.Editor`).
+"""How bytes become keys, and fast paths for the most frequent keys (mixins and
+helpers of :class:`editor.Editor`).
+
+:func:`next_key` reads one key from any byte string (KEYMAP.md, "Any bytes"): a
+keymap key, a character, or something that is no key of the keymap (an unknown
+escape sequence, a control character without a meaning here, an invalid UTF-8 byte),
+which the editor ignores. It never fails, whatever the bytes.
 
 Replays are mostly typing, arrows and Backspace/Delete on short plain lines. When
 nothing else is pending (the Painter's model shows exactly the current state), these
@@ -17,6 +23,60 @@ from .painter import SGR
 from .viewport import TEXT0, EditorView
 
 FAST_MOVES = frozenset((b"\x1b[A", b"\x1b[B", b"\x1b[C", b"\x1b[D", b"\x1b[H", b"\x1b[F"))
+
+
+def next_char(data: bytes, i: int) -> tuple[str | None, int]:
+    """The character encoded at ``data[i:]`` and where the next byte to read is.
+
+    A byte that does not start a valid UTF-8 encoding of one code point (a stray
+    continuation byte, a truncated or overlong sequence, an encoded surrogate, 0xF5 or
+    above) is no character: ``(None, i + 1)``, so reading resumes at the next byte.
+    """
+    b = data[i]
+    if b < 0x80:
+        return chr(b), i + 1
+    n = 2 if 0xC2 <= b <= 0xDF else 3 if 0xE0 <= b <= 0xEF else 4 if 0xF0 <= b <= 0xF4 else 0
+    if n:
+        try:
+            return data[i:i + n].decode("utf-8"), i + n
+        except UnicodeDecodeError:
+            pass
+    return None, i + 1
+
+
+def next_key(data: bytes, i: int) -> tuple[bytes | None, int]:
+    """The key at ``data[i:]`` (``data[i:j]``) and ``j``, where the next key starts; the
+    key is None for bytes that are no key at all (they are dropped).
+
+    * ESC ``[`` starts a CSI sequence: bytes 0x20-0x3F, then a final byte 0x40-0x7E.
+      Any other byte (or the end of ``data``) before the final one drops the bytes read
+      so far, and reading resumes at that byte.
+    * ESC ``O`` + a byte 0x40-0x7E is an SS3 key (what some terminals send for arrows
+      and F1-F4).
+    * ESC + ESC: the first is a lone ESC (dropped); the second starts the next key.
+    * ESC + a character: that character with Alt (Alt-v is ``ESC v``).
+    * ESC at the end of ``data``, or before a byte that is no character: dropped.
+    * otherwise one character (:func:`next_char`).
+    """
+    b = data[i]
+    if b != 0x1B:
+        ch, j = next_char(data, i)
+        return (data[i:j] if ch is not None else None), j
+    n = len(data)
+    if i + 1 >= n or data[i + 1] == 0x1B:
+        return None, i + 1
+    c = data[i + 1]
+    if c == 0x5B:  # "["
+        j = i + 2
+        while j < n and 0x20 <= data[j] <= 0x3F:
+            j += 1
+        if j < n and 0x40 <= data[j] <= 0x7E:
+            return data[i:j + 1], j + 1
+        return None, j
+    if c == 0x4F and i + 2 < n and 0x40 <= data[i + 2] <= 0x7E:  # "O"
+        return data[i:i + 3], i + 3
+    ch, j = next_char(data, i + 1)
+    return (data[i:j], j) if ch is not None else (None, i + 1)
 
 
 class FastKeys(EditorView):

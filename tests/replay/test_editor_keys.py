@@ -7,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sessionforge.replay.editor import Editor, EditorError
+from sessionforge.replay.terminal import Terminal
 
 from test_editor_refmodel import (
     ALT_D, ALT_R, ALT_V, BS, CTRL_G, CTRL_K, CTRL_O, CTRL_S, DEL, DOWN, END, ENTER, LEFT, PGDN,
@@ -131,11 +132,33 @@ def test_open_missing_file_is_new_and_unsaved() -> None:
     assert disk == {"dir/new.py": "x"}
 
 
-@pytest.mark.parametrize("key", [b"\x1b", b"\x01", b"ab", b"\xff", b"\x1b[Z", b""])
-def test_unknown_keys_are_errors(key: bytes) -> None:
-    ed = Editor(10, 40, {})
-    with pytest.raises(EditorError):
-        ed.press(key)
+@pytest.mark.parametrize("key", [b"\x1b", b"\x01", b"\n", b"\x08", b"\xff", b"\xe6\x97", b"\x1b[Z", b"\x1b[2~",
+                                 b"\x1b[1;5C", b"\x1bOA", b"\x1bx", b"\x1bV", b"\x1b[", b"\x1b[12", b""])
+def test_keys_not_in_the_keymap_change_nothing(key: bytes) -> None:
+    disk = {"f": "one\ntwo"}
+    ed = Editor(10, 40, disk)
+    _open(ed, "f")
+    for k in [DOWN, RIGHT, b"x"]:
+        ed.press(k)
+    state = (ed.text, ed.cursor_line, ed.cursor_col, ed._want, ed.prompt, ed.modified, dict(disk))
+    assert ed.press(key) == b""  # nothing changed, nothing to draw
+    assert (ed.text, ed.cursor_line, ed.cursor_col, ed._want, ed.prompt, ed.modified, dict(disk)) == state
+
+
+def test_several_keys_in_one_press_act_one_by_one() -> None:
+    keys = [CTRL_O, b"f", ENTER, b"x", b"y", RIGHT, ALT_V, b"\x01", b"\x1b[Z", b"z", b"\xff", ENTER,
+            CTRL_G, *[b"9"] * 5000, ENTER]
+    one, many = Editor(10, 40, {"f": "abc"}), Editor(10, 40, {"f": "abc"})
+    for k in keys:
+        one.press(k)
+    many.press(b"".join(keys))
+    for ed in (one, many):
+        assert ed.text == "xya\x01z\nbc"
+        assert (ed.cursor_line, ed.cursor_col, ed.prompt) == (1, 0, None)  # 9...9 is past the end
+    term_one, term_many = Terminal(10, 40), Terminal(10, 40)
+    term_one.feed(one.redraw())
+    term_many.feed(many.redraw())
+    assert term_one.screen.display == term_many.screen.display
 
 
 def test_too_small_screen_is_an_error() -> None:

@@ -52,16 +52,27 @@ class RefEditor:
         self.pos += len(s)
         self.want = self.line_col()[1]
 
-    def press(self, key: bytes) -> None:
-        if self.verbatim:
-            self.verbatim = False
-            ch = key.decode()
-            if self.prompt is not None:
-                if self.prompt != "goto" or ch in "0123456789":
-                    self.inp += ch
-            else:
-                self._ins(ch)
-            return
+    def press(self, data: bytes) -> None:
+        """Any bytes, read as KEYMAP.md's "Any bytes" says (written from that text alone)."""
+        i = 0
+        while i < len(data):
+            if self.verbatim:
+                ch, n = _ref_char(data, i)
+                i += n
+                if ch is not None:
+                    self.verbatim = False
+                    if self.prompt is not None:
+                        if self.prompt != "goto" or ch in "0123456789":
+                            self.inp += ch
+                    else:
+                        self._ins(ch)
+                continue
+            key, n = _ref_key(data, i)
+            i += n
+            if key is not None:
+                self._key(key)
+
+    def _key(self, key: bytes) -> None:
         if self.prompt is not None:
             self._prompt_key(key)
             return
@@ -120,8 +131,9 @@ class RefEditor:
             self.prompt, self.inp = {CTRL_G: "goto", CTRL_O: "open", ALT_R: "rename"}[key], ""
         elif key == CTRL_C:
             pass
-        else:
+        elif key[0] != 0x1B and key.decode() >= " " and key != BS:
             self._ins(key.decode())
+        # any other key is not in the keymap: nothing happens
 
     def _prompt_key(self, key: bytes) -> None:
         if key == CTRL_C:
@@ -136,7 +148,9 @@ class RefEditor:
             if not arg:
                 return
             if kind == "goto":
-                n = min(max(int(arg), 1), len(self._lines()))
+                nlines = len(self._lines())
+                digits = arg.lstrip("0") or "0"
+                n = min(max(int(digits) if len(digits) <= len(str(nlines)) else nlines, 1), nlines)
                 self._goto(n - 1, 0)
                 self.want = 0
             elif kind == "open":
@@ -149,11 +163,49 @@ class RefEditor:
         elif key == TAB:
             if self.prompt != "goto":
                 self.inp += "\t"
-        elif len(key.decode()) == 1 and key.decode() >= " " and key != b"\x7f":
+        elif key[0] != 0x1B and key.decode() >= " " and key != BS:
             ch = key.decode()
             if self.prompt != "goto" or ch in "0123456789":
                 self.inp += ch
         # other keys are ignored while a prompt is open
+
+
+KEYMAP_KEYS = {ENTER, TAB, BS, DEL, UP, DOWN, LEFT, RIGHT, HOME, END, PGUP, PGDN, CTRL_G, CTRL_C, CTRL_O,
+               CTRL_S, CTRL_K, ALT_V, ALT_R, ALT_D}
+
+
+def _ref_char(data: bytes, i: int) -> tuple[str | None, int]:
+    """One UTF-8 encoded code point at data[i:], or (None, 1): a byte that starts none."""
+    for n in range(1, 5):
+        try:
+            return data[i:i + n].decode("utf-8"), n
+        except UnicodeDecodeError:
+            continue
+    return None, 1
+
+
+def _ref_key(data: bytes, i: int) -> tuple[bytes | None, int]:
+    """One key at data[i:] (None: no key) and how many bytes it took, by KEYMAP.md rules 2-4."""
+    if data[i] != 0x1B:
+        ch, n = _ref_char(data, i)
+        return (data[i:i + n] if ch is not None else None), n
+    rest = data[i + 1:]
+    if not rest or rest[0] == 0x1B:
+        return None, 1
+    if rest[0] == ord("["):
+        j = 1
+        while j < len(rest) and 0x20 <= rest[j] <= 0x3F:
+            j += 1
+        if j < len(rest) and 0x40 <= rest[j] <= 0x7E:
+            return data[i:i + j + 2], j + 2
+        return None, j + 1
+    if rest[0] == ord("O") and len(rest) > 1 and 0x40 <= rest[1] <= 0x7E:
+        return None, 3
+    ch, n = _ref_char(data, i + 1)
+    if ch is None:
+        return None, 1
+    key = data[i:i + 1 + n]
+    return (key if key in KEYMAP_KEYS else None), 1 + n
 
 
 def _text_key(ch: str) -> list[bytes]:
@@ -171,6 +223,12 @@ edit_actions = st.one_of(
     st.sampled_from(["r.txt", "a.txt"]).map(lambda p: [ALT_R, *[c.encode() for c in p], ENTER]),
     st.just([ALT_D]),
     st.just([CTRL_G, b"1", BS, b"x", b"2", RIGHT, CTRL_C]),
+    # keys that are not in the keymap, and several keys in one press ("Any bytes")
+    st.sampled_from([b"\x1b", b"\x01", b"\n", b"\x08", b"\xff", b"\xe6\x97", b"\x1b[Z", b"\x1b[1;5C",
+                     b"\x1bOA", b"\x1bx", b"\x1b\x1b[A", b"\x1b[\x1b[B", b"\x1b[12", b"", b"ab\rc",
+                     b"\x0fb/c.py\r", b"\x1bv\n", b"\x1bv\x1b[A", b"\x07" + b"9" * 30 + b"\r",
+                     b"\x070\r", b"\x1bv"]).map(lambda k: [k]),
+    st.binary(max_size=6).map(lambda b: [b]),
 )
 
 texts = st.text(alphabet=st.sampled_from("ab \t\n\r\x1b日😀\u0301é" + "x" * 5), max_size=300)
