@@ -1,9 +1,10 @@
 """A modeless, nano-like editor simulated in Python that draws itself with VT100 bytes.
 
 Pure Python (no pyte, no git). The buffer is one exact ``str`` kept as a list of
-logical lines split on "\\n" only; every key (``press``) changes it exactly as
-``replay/KEYMAP.md`` says and returns the escape bytes that bring the terminal from
-the previous screen to the new one. Screen layout (rows x cols):
+logical lines split on "\\n" only (a long line as a :class:`longline.LongLine`); every
+key (``press``, any bytes) changes it exactly as ``replay/KEYMAP.md`` says and returns
+the escape bytes that bring the terminal from the previous screen to the new one.
+Screen layout (rows x cols):
 
 * row 0: title bar (reverse video): editor name, file name, "Modified";
 * rows 1 .. rows-3: text area, ``text_rows`` buffer lines with a line-number gutter;
@@ -11,15 +12,15 @@ the previous screen to the new one. Screen layout (rows x cols):
 * row rows-1: help line.
 
 Lines longer than the text area scroll horizontally, nano-like, on the cursor line
-only (see :func:`display.window`); other lines show their start and a ">" marker.
+only (see :func:`display.window_part`); other lines show their start and a ">" marker.
 """
 
 from __future__ import annotations
 
 from ..errors import SessionforgeError
 from .display import TAB_SIZE, derive_marks, glyph
-from .longline import LONG, Line, LongLine
 from .fastkeys import FAST_MOVES, FastKeys, next_char, next_key
+from .longline import LONG, Line, LongLine
 from .painter import Painter
 from .viewport import EDITOR_VERSION, PROMPT_LABELS
 
@@ -40,7 +41,7 @@ class Editor(FastKeys):
         self.rows, self.cols = rows, cols
         self.disk: dict[str, str] = disk if disk is not None else {}
         self.path: str | None = None
-        self.lines: list[Line] = [""]  # str, or LongLine for long lines (display.as_line)
+        self.lines: list[Line] = [""]  # str, or LongLine for long lines (see _long)
         self.cursor_line = 0
         self.cursor_col = 0
         self._want = 0  # remembered column for up/down/PgUp/PgDn
