@@ -89,7 +89,8 @@ class Editor(FastKeys):
 
     # -- public API ---------------------------------------------------------------------
     def press(self, key: bytes) -> bytes:
-        """Apply one key (as a terminal sends it); return the bytes that update the screen."""
+        """Apply a key as a terminal sends it (or any bytes: KEYMAP.md, "Any bytes"); return the
+        bytes that update the screen."""
         if self._quiet():
             if len(key) == 1 and 32 <= key[0] < 127:
                 if self._fast_type(chr(key[0])):
