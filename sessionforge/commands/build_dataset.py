@@ -29,7 +29,8 @@ Output: OUT/shards/*.tss, OUT/manifest.parquet, OUT/errors.parquet (failures; st
 
 @click.command("build-dataset", epilog=EPILOG)
 @click.argument("inputs", nargs=-1, metavar="[INPUT]...")
-@click.option("-o", "--out", required=True, type=click.Path(file_okay=False), help="Dataset folder to write.")
+@click.option("-o", "--out", required=True,
+              help="Dataset folder to write, or an object-store URL (s3://bucket/prefix, any fsspec URL).")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Build config (YAML or TOML).")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
               help="Override a config key, e.g. replay.rows=24.")
@@ -94,7 +95,7 @@ def command(inputs: tuple[str, ...], out: str, config_path: str | None, override
     nothing_built = _nothing_built(result.doc)
     if not nothing_built:  # a table of zeros says nothing; the errors below say what went wrong
         stdout_console().print(summary_table(result.doc, result.frames_per_s))
-    _report_errors(Path(out), result.failed, strict, nothing_built)
+    _report_errors(out, result.errors, result.failed, strict, nothing_built)
 
 
 def load_build_config(config_path: str | None, overrides: tuple[str, ...], flags: dict[str, Any]) -> Any:
@@ -145,12 +146,15 @@ def _nothing_built(doc: dict[str, Any]) -> bool:
     return int(doc["totals"]["repositories_ok"]) == 0
 
 
-def _report_errors(out: Path, failed: int, strict: bool, nothing_built: bool = False) -> None:
+def _report_errors(out: str, rows: list[dict[str, Any]], failed: int, strict: bool,
+                   nothing_built: bool = False) -> None:
+    """Print the duplicates and (the first) failures of a build; raise for --strict or nothing built."""
     import polars as pl
 
-    from sessionforge.dataset.tables import DUPLICATE_STAGE, failures
+    from sessionforge.dataset.tables import DUPLICATE_STAGE, errors_frame, failures
 
-    errors = pl.read_parquet(out / "errors.parquet", glob=False)
+    errors = errors_frame(rows)   # the rows errors.parquet holds: no reading back (OUT may be a URL)
+    table = f"{out.rstrip('/')}/errors.parquet"
     # Not failures: an input with the history of an earlier one is built once, as that one.
     for row in errors.filter(pl.col("stage") == DUPLICATE_STAGE).head(10).iter_rows(named=True):
         click.echo(f"not built: {row['repository']}: {row['message']}", err=True)
@@ -161,9 +165,8 @@ def _report_errors(out: Path, failed: int, strict: bool, nothing_built: bool = F
         where = "" if row["slice"] is None else f" [slice {row['slice']}]"
         click.echo(f"failed: {row['repository']}{where} at {row['stage']}: {row['message']}", err=True)
     if errors.height > 10:
-        click.echo(f"... and {errors.height - 10} more in {out / 'errors.parquet'}", err=True)
+        click.echo(f"... and {errors.height - 10} more in {table}", err=True)
     if strict:
-        raise SessionforgeError(f"{failed} repositor{'y' if failed == 1 else 'ies'} failed (--strict); "
-                                f"see {out / 'errors.parquet'}")
+        raise SessionforgeError(f"{failed} repositor{'y' if failed == 1 else 'ies'} failed (--strict); see {table}")
     if nothing_built:
-        raise SessionforgeError(f"nothing was built: every repository failed; see {out / 'errors.parquet'}")
+        raise SessionforgeError(f"nothing was built: every repository failed; see {table}")

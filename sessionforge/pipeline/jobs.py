@@ -126,8 +126,10 @@ class SliceJob:
     slice: int
     plan: SlicePlan
     config: dict[str, Any]   # the output config (BuildConfig without `run`)
-    out: str
+    out: str                 # a local folder or an object-store URL (see pipeline/output.py)
     timeout: float | None = None
+    url: str | None = None   # for URL inputs: where to clone from on a node without ``path``
+    cache_dir: str = ""      # where such a node keeps its clones
 
     def plan_key(self) -> list[Any]:
         """What a completion marker must match to count for this job: a repository that gained

@@ -21,14 +21,14 @@ from typing import Any
 import polars as pl
 
 from sessionforge import __version__, formats
+from sessionforge.dataset.layout import DATASET_JSON, ERRORS, MANIFEST, SKIPPED
+from sessionforge.dataset.splits import SPLIT_METHOD, split_sizes
 from sessionforge.dataset.tables import (
     BASE_SCHEMA, DATASET_FORMAT, DATASET_FORMAT_VERSION, DUPLICATE_STAGE, TAIL_SCHEMA, errors_frame,
     failures, skipped_frame,
 )
-from sessionforge.files import write_atomic, write_json_atomic
 from sessionforge.pipeline.jobs import Failure, ShardRecord, SliceJob, SliceResult
-from sessionforge.dataset.splits import SPLIT_METHOD, split_sizes
-from sessionforge.pipeline.state import OutputDir
+from sessionforge.pipeline.output import BuildOutput
 
 @dataclass
 class Collected:
@@ -128,7 +128,7 @@ def parquet_bytes(df: pl.DataFrame) -> bytes:
     return buf.getvalue()
 
 
-def write_dataset_tables(outdir: OutputDir, collected: Collected, output_config: dict[str, Any], inputs: list[str],
+def write_dataset_tables(outdir: BuildOutput, collected: Collected, output_config: dict[str, Any], inputs: list[str],
                          filtered: int, build_info: dict[str, Any]) -> dict[str, Any]:
     """Write errors, manifest, then dataset.json (last: its presence means the dataset is complete)."""
     manifest = manifest_frame(collected.sessions)
@@ -136,10 +136,10 @@ def write_dataset_tables(outdir: OutputDir, collected: Collected, output_config:
     collected.errors.sort(key=lambda e: (-1 if e["input_order"] is None else e["input_order"],
                                          -1 if e["slice"] is None else e["slice"]))
     errors = errors_frame(collected.errors)
-    write_atomic(outdir.errors, parquet_bytes(errors))
+    outdir.write_table(ERRORS, parquet_bytes(errors))
     # Its rows are already in dataset order: slices are collected in (input order, slice) order.
-    write_atomic(outdir.skipped, parquet_bytes(skipped_frame(collected.skipped)))
-    write_atomic(outdir.manifest, parquet_bytes(manifest))
+    outdir.write_table(SKIPPED, parquet_bytes(skipped_frame(collected.skipped)))
+    outdir.write_table(MANIFEST, parquet_bytes(manifest))
     tot = totals(manifest, errors, len(inputs), filtered)
     tot["shards"] = len(collected.shards)
     tot["skipped_files_listed"] = len(collected.skipped)
@@ -154,7 +154,7 @@ def write_dataset_tables(outdir: OutputDir, collected: Collected, output_config:
         "shards": {s.name: {"sha256": s.sha256, "bytes": s.bytes} for s in collected.shards},
         "build": build_info,
     }
-    write_json_atomic(outdir.dataset_json, doc)
+    outdir.write_table(DATASET_JSON, (json.dumps(doc, sort_keys=True, indent=1) + "\n").encode())
     return doc
 
 

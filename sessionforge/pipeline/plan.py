@@ -78,8 +78,8 @@ def _plan(job: PlanJob, stage: list[str]) -> RepoPlan | Failure:
 
 
 def slice_jobs(order: int, spec: RepoSpec, plan: RepoPlan, config: dict[str, Any], out: str,
-               timeout: float | None) -> list[SliceJob]:
+               timeout: float | None, cache_dir: str) -> list[SliceJob]:
     """The replay jobs of one planned repository, in slice order."""
     return [SliceJob(slice_id=slice_id(spec.identity, k), order=order, identity=spec.identity, path=plan.path,
-                     slice=k, plan=sp, config=config, out=out, timeout=timeout)
+                     slice=k, plan=sp, config=config, out=out, timeout=timeout, url=spec.url, cache_dir=cache_dir)
             for k, sp in enumerate(plan.slices)]

@@ -11,19 +11,20 @@ same bytes.
 
 from __future__ import annotations
 
-import os
 import shutil
 import time
-import uuid
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from sessionforge.config import from_dict
-from sessionforge.files import sha256_file, write_json_atomic
+from sessionforge.files import sha256_file
 from sessionforge.formats import SessionInfo, ShardWriter
 from sessionforge.pipeline.config import BuildConfig, parse_size
-from sessionforge.pipeline.jobs import Failure, failure_from_exception, SessionRecord, ShardRecord, SliceJob, SliceResult
-from sessionforge.pipeline.state import OutputDir
+from sessionforge.pipeline.clone import clone_cached
+from sessionforge.pipeline.jobs import (
+    Failure, SessionRecord, ShardRecord, SliceJob, SliceResult, failure_from_exception,
+)
+from sessionforge.pipeline.output import open_output
 from sessionforge.pipeline.time_limit import time_limit
 from sessionforge.replay import replay_repository
 
@@ -107,14 +108,17 @@ class RotatingSink:
 def replay_slice(job: SliceJob, progress: Callable[[int], None] | None = None) -> SliceResult | Failure:
     """Replay one slice (see the module docstring). Never raises for a bad repository: a
     failure is returned, naming the stage (plan or replay) and the cause."""
-    outdir = OutputDir(job.out)
-    # A fresh folder per attempt: an attempt that outlives its driver can never clobber another's files.
-    staging = outdir.staging / f"{job.slice_id}.{uuid.uuid4().hex[:8]}"
-    staging.mkdir(parents=True)
+    outdir = open_output(job.out)
+    staging = outdir.staging_dir(job.slice_id)
     sink = None
     stage = "plan"
     try:
         with time_limit(job.timeout):
+            path = job.path
+            if job.url and not Path(path).exists():
+                # This node did not plan the repository (no shared filesystem): clone it here.
+                stage = "clone"
+                path = str(clone_cached(job.url, job.cache_dir))
             cfg = from_dict(BuildConfig, job.config)
             # The planner's ids of this slice: walking the whole history again in every slice would
             # cost K walks for K slices. Commit ids name their content, so replaying them gives the
@@ -125,7 +129,7 @@ def replay_slice(job: SliceJob, progress: Callable[[int], None] | None = None) -
             stage = "replay"
             sink = RotatingSink(staging, job.slice_id, cfg.replay.rows, cfg.replay.cols, cfg.codec,
                                 parse_size(cfg.shard_size), job.identity)
-            stats = replay_repository(job.path, cfg.replay, sink, commits=list(job.plan.commits),
+            stats = replay_repository(path, cfg.replay, sink, commits=list(job.plan.commits),
                                       progress=progress, skip_list_limit=MAX_SKIPPED_PER_SLICE)
             sink.close()
     except Exception as exc:  # one bad repository is an error row, never a crashed build
@@ -135,14 +139,17 @@ def replay_slice(job: SliceJob, progress: Callable[[int], None] | None = None) -
         return failure_from_exception(stage, exc)
     # Checksums here, on the worker, so the driver never rereads the whole dataset.
     shards = tuple(ShardRecord(f.name, sha256_file(f), f.stat().st_size) for f in sink.files)
-    for f in sink.files:
-        os.replace(f, outdir.shards / f.name)
+    try:
+        outdir.publish(sink.files)
+    except Exception as exc:  # a store that refuses the upload: an error row; the marker is not written
+        shutil.rmtree(staging, ignore_errors=True)
+        return failure_from_exception("publish", exc)
     shutil.rmtree(staging, ignore_errors=True)
     result = SliceResult(plan=job.plan_key(), sessions=tuple(sink.sessions), shards=shards,
                          stats=_small_stats(stats), skipped=tuple(tuple(k) for k in stats.skipped_files),
                          skipped_unlisted=int(stats.skipped_files_unlisted))
     # The marker goes last: from here on a rerun trusts this slice's shards.
-    write_json_atomic(outdir.marker_path(job.slice_id), result.to_json())
+    outdir.write_marker(job.slice_id, result.to_json())
     return result
 
 

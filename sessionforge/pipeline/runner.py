@@ -13,14 +13,14 @@ so every executor and every resumed run makes the same one.
 
 from __future__ import annotations
 
-import shutil
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
 from sessionforge.config import to_dict
 from sessionforge.dataset import enclosing_dataset
+from sessionforge.dataset.remote import is_url
 from sessionforge.pipeline.build_progress import BuildProgress
 from sessionforge.pipeline.config import BuildConfig, output_config
 from sessionforge.pipeline.executors import Executor, make_executor
@@ -30,6 +30,7 @@ from sessionforge.pipeline.manifest import Collected, write_dataset_tables
 from sessionforge.pipeline.plan import plan_repo, slice_jobs
 from sessionforge.pipeline.replay_slice import replay_slice
 from sessionforge.dataset.splits import assign_split
+from sessionforge.pipeline.output import BuildOutput, open_output
 from sessionforge.pipeline.state import BuildStateError, OutputDir
 
 
@@ -41,6 +42,7 @@ class BuildResult:
     slices_run: int         # slices replayed by this invocation (0 when everything was already done)
     frames_this_run: int
     seconds: float
+    errors: list[dict[str, Any]] = field(default_factory=list)   # errors.parquet's rows
 
     @property
     def frames_per_s(self) -> float | None:
@@ -82,21 +84,20 @@ def build_dataset(inputs: Sequence[str], out: str | Path, cfg: BuildConfig, *, o
     repository; worker crashes are never recorded, so they are always retried).
     """
     progress = progress or BuildProgress(enabled=False)
-    parent = enclosing_dataset(out)
+    parent = None if is_url(str(out)) else enclosing_dataset(out)
     if parent is not None:  # its readers would never see this dataset, and a rebuild there could delete it
         raise BuildStateError(f"--out {out}: is inside the dataset folder {parent}; "
                               "choose an --out outside any dataset")
-    skip = [Path(out)] + ([Path(cfg.run.cache_dir)] if cfg.run.cache_dir else [])
+    outdir = open_output(out)   # a folder (made absolute: jobs may run elsewhere) or a store URL
+    skip = ([outdir.root] if isinstance(outdir, OutputDir) else []) + (
+        [Path(cfg.run.cache_dir)] if cfg.run.cache_dir else [])
     resolved = resolve_inputs(inputs, cfg.filters, skip)
-    # Absolute: jobs may run where the current directory is another (Ray workers, other nodes).
-    outdir = OutputDir(Path(out).absolute())
     outcfg = output_config(cfg)
     if not overwrite:
         outdir.check(outcfg)  # refuse a foreign folder or another config before creating anything
     with outdir.lock():
         outdir.prepare(outcfg, overwrite)
-        shutil.rmtree(outdir.staging, ignore_errors=True)  # leftovers of killed attempts; no slice runs now
-        outdir.staging.mkdir(parents=True, exist_ok=True)
+        outdir.reset_staging()  # leftovers of killed attempts; no slice runs now
         kind = choose_executor(cfg, len(resolved.repos))
         own = executor is None
         if executor is None:
@@ -108,7 +109,7 @@ def build_dataset(inputs: Sequence[str], out: str | Path, cfg: BuildConfig, *, o
                 executor.close()
 
 
-def _build(resolved: ResolvedInputs, outdir: OutputDir, outcfg: dict[str, Any], cfg: BuildConfig, kind: str,
+def _build(resolved: ResolvedInputs, outdir: BuildOutput, outcfg: dict[str, Any], cfg: BuildConfig, kind: str,
            executor: Executor, retry_failed: bool, progress: BuildProgress) -> BuildResult:
     cache_dir = str(Path(cfg.run.cache_dir).absolute()) if cfg.run.cache_dir else str(outdir.default_cache)
 
@@ -140,7 +141,8 @@ def _build(resolved: ResolvedInputs, outdir: OutputDir, outcfg: dict[str, Any], 
         if order in dups:
             collected.add_duplicate(spec.identity, order, resolved.repos[dups[order]].identity, plan.root_commit)
             continue
-        jobs.extend((spec, j) for j in slice_jobs(order, spec, plan, outcfg, str(outdir.root), cfg.run.timeout))
+        jobs.extend((spec, j) for j in slice_jobs(order, spec, plan, outcfg, str(outdir.root), cfg.run.timeout,
+                                                              cache_dir))
     outcomes: dict[str, SliceResult | Failure] = {}
     todo: list[SliceJob] = []
     for _, job in jobs:
@@ -182,13 +184,14 @@ def _build(resolved: ResolvedInputs, outdir: OutputDir, outcfg: dict[str, Any], 
                                build_info)
     # Every slice has ended: what is left in staging belongs to attempts that died (their shards were
     # never published), so a finished dataset carries no leftovers.
-    shutil.rmtree(outdir.staging, ignore_errors=True)
-    return BuildResult(doc=doc, slices_run=len(todo), frames_this_run=frames_this_run, seconds=seconds)
+    outdir.reset_staging(recreate=False)
+    return BuildResult(doc=doc, slices_run=len(todo), frames_this_run=frames_this_run, seconds=seconds,
+                       errors=list(collected.errors))
 
 
-def _remove_orphans(outdir: OutputDir, keep: set[str]) -> None:
-    """Delete shards of slices no longer in this dataset (e.g. an input was removed, or a slice
-    that now failed once wrote them), so that shards/ holds exactly what the manifest lists."""
-    for p in outdir.shards.glob("*.tss"):
-        if p.name not in keep:
-            p.unlink()
+def _remove_orphans(outdir: BuildOutput, keep: set[str]) -> None:
+    """Delete shards of slices no longer in this dataset (e.g. an input was removed, a slice that
+    now failed once wrote them, or an upload whose slice never got its marker), so that shards/
+    holds exactly what the manifest lists."""
+    for name in sorted(outdir.shard_names() - keep):
+        outdir.delete_shard(name)

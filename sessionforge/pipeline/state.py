@@ -21,14 +21,16 @@ from __future__ import annotations
 
 import fcntl
 import json
+import os
 import shutil
+import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from sessionforge import __version__
 from sessionforge.errors import SessionforgeError
 from sessionforge.dataset.layout import DATASET_JSON, ERRORS, MANIFEST, SHARDS_DIR, SKIPPED
-from sessionforge.files import write_json_atomic
+from sessionforge.files import write_atomic, write_json_atomic
 from sessionforge.pipeline.jobs import Failure, SliceJob, SliceResult, slice_outcome_from_json
 
 OUR_ENTRIES = (SHARDS_DIR, MANIFEST, ERRORS, SKIPPED, DATASET_JSON, ".build")
@@ -73,7 +75,7 @@ class OutputDir:
                     f"{self.root}: was started by sessionforge {old.get('sessionforge')}, this is {__version__}; "
                     "a resumed build must use the same version (its shards would differ), or pass --overwrite")
             if old.get("config") != output_config:
-                diff = _first_difference(old.get("config"), output_config)
+                diff = first_difference(old.get("config"), output_config)
                 raise BuildStateError(
                     f"{self.root}: holds a build with a different config ({diff}); "
                     "rerun with the same config to resume, or pass --overwrite to start over")
@@ -125,15 +127,48 @@ class OutputDir:
         except (OSError, ValueError, KeyError, TypeError):
             return None
 
+    def write_marker(self, slice_id: str, doc: dict[str, Any]) -> None:
+        write_json_atomic(self.marker_path(slice_id), doc)
+
     def write_failure_marker(self, job: SliceJob, failure: Failure) -> None:
         """Remember a slice's failure, so a resumed build keeps it unless told to retry."""
-        write_json_atomic(self.marker_path(job.slice_id), {**failure.to_json(), "plan": job.plan_key()})
+        self.write_marker(job.slice_id, {**failure.to_json(), "plan": job.plan_key()})
+
+    def reset_staging(self, recreate: bool = True) -> None:
+        """Remove what killed attempts left in staging (no slice runs while the driver does this);
+        ``recreate=False`` at the end of a build, so a finished dataset carries no staging folder."""
+        shutil.rmtree(self.staging, ignore_errors=True)
+        if recreate:
+            self.staging.mkdir(parents=True, exist_ok=True)
+
+    def staging_dir(self, slice_id: str) -> Path:
+        """A fresh folder for one attempt at a slice: an attempt that outlives its driver can
+        never clobber another's files."""
+        path = self.staging / f"{slice_id}.{uuid.uuid4().hex[:8]}"
+        path.mkdir(parents=True)
+        return path
+
+    def publish(self, files: Sequence[Path]) -> None:
+        """Move finished shard files into ``shards/`` (atomic renames; the marker commits them)."""
+        for f in files:
+            os.replace(f, self.shards / f.name)
+
+    def shard_names(self) -> set[str]:
+        return {p.name for p in self.shards.glob("*.tss")}
+
+    def delete_shard(self, name: str) -> None:
+        (self.shards / name).unlink(missing_ok=True)
+
+    def write_table(self, name: str, data: bytes) -> None:
+        """manifest / errors / skipped / dataset.json, atomically; the caller writes dataset.json last."""
+        write_atomic(self.root / name, data)
 
 
-def _first_difference(old: Any, new: Any, prefix: str = "") -> str:
+
+def first_difference(old: Any, new: Any, prefix: str = "") -> str:
     """Human description of the first key where two config dicts differ."""
     if isinstance(old, dict) and isinstance(new, dict):
         for key in sorted(set(old) | set(new)):
             if old.get(key) != new.get(key):
-                return _first_difference(old.get(key), new.get(key), f"{prefix}{key}.")
+                return first_difference(old.get(key), new.get(key), f"{prefix}{key}.")
     return f"{prefix.rstrip('.') or 'config'}: {old!r} here, {new!r} now"
