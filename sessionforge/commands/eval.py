@@ -24,8 +24,10 @@ class EvalError(SessionforgeError):
 
 @click.command("eval")
 @click.argument("run", type=click.Path(path_type=Path))
-@click.option("--data", required=True, type=click.Path(path_type=Path),
-              help="A finished dataset folder (its manifest's split column picks the sessions), or a shard file.")
+@click.option("--data", required=True,
+              help="A finished dataset folder or URL (its manifest's split column picks the sessions), or a shard file.")
+@click.option("--cache-dir", type=click.Path(file_okay=False), default=None,
+              help="Where a dataset URL's files are fetched [~/.cache/sessionforge/datasets].")
 @click.option("--checkpoint", "step", type=int, default=None, help="Checkpoint step to load (default: the latest).")
 @click.option("--split", default="val", show_default=True, help="Sessions to score: train, val or test.")
 @click.option("--frames", default=16384, show_default=True, help="Score at most this many frames (whole windows).")
@@ -36,7 +38,7 @@ class EvalError(SessionforgeError):
               help="Also write the numbers as JSON to this file.")
 @click.option("--no-verify", is_flag=True, help="Skip the sha256 check of the dataset's shards against dataset.json.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
-def command(run: Path, data: Path, step: int | None, split: str, frames: int, seed: int, batch: int | None,
+def command(run: Path, data: str, cache_dir: str | None, step: int | None, split: str, frames: int, seed: int, batch: int | None,
             device: str, json_out: Path | None, no_verify: bool, no_progress: bool) -> None:
     """Score RUN's model on up to --frames frames of the --split sessions of DATA, beside an add-one
     unigram and a 4-gram fitted on the train split's actions: cross-entropy per action token, bits
@@ -60,7 +62,9 @@ def command(run: Path, data: Path, step: int | None, split: str, frames: int, se
     dev = torch.device("cuda" if device == "cuda" or (device == "auto" and torch.cuda.is_available()) else "cpu")
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise EvalError("--device cuda: no CUDA device is available")
-    shards, manifest = _load_data(data, verify=not no_verify, console=err)
+    from sessionforge.dataset.remote import local_dataset
+
+    shards, manifest = _load_data(local_dataset(data, cache_dir), verify=not no_verify, console=err)
     shards.check_frame_size(cfg.model.rows, cfg.model.cols)
     model, settings = _model_and_settings(ckpt, cfg, tok, dev, frames=frames, seed=seed, batch=batch)
 

@@ -8,6 +8,7 @@ from rich.markup import escape
 from sessionforge.view.export import DEFAULT_FPS, write_asciicast, write_text
 from sessionforge.view.progress import frame_progress
 from sessionforge.dataset import open_session
+from sessionforge.dataset.remote import local_dataset
 from sessionforge.view.frame_access import ViewError, parse_range
 
 # --format -> asciicast version (None: plain text)
@@ -15,7 +16,9 @@ _FORMATS = {"asciicast": 2, "asciicast-v2": 2, "asciicast-v3": 3, "text": None}
 
 
 @click.command(name="export")
-@click.argument("source", metavar="DIR|SHARD", type=click.Path(exists=True))
+@click.argument("source", metavar="DIR|URL|SHARD")
+@click.option("--cache-dir", type=click.Path(file_okay=False), default=None,
+              help="Where a dataset URL's files are fetched [~/.cache/sessionforge/datasets].")
 @click.option("--session", "-s", default=None, metavar="ID",
               help="Session id (dataset manifest) or index (shard). Default: the first session.")
 @click.option("--format", "fmt", type=click.Choice(list(_FORMATS)), default="asciicast", show_default=True,
@@ -30,7 +33,7 @@ _FORMATS = {"asciicast": 2, "asciicast-v2": 2, "asciicast-v3": 3, "text": None}
 @click.option("--no-input", is_flag=True, help="asciicast: leave out the key actions (\"i\" events).")
 @click.option("--no-markers", is_flag=True,
               help="asciicast: leave out the commit/file markers (\"m\" events; `asciinema play -m` stops at them).")
-def command(source: str, session: str | None, fmt: str, out: str, frame_range: str | None,
+def command(source: str, cache_dir: str | None, session: str | None, fmt: str, out: str, frame_range: str | None,
             fps: float, no_input: bool, no_markers: bool) -> None:
     """Export one session of a dataset directory or shard file.
 
@@ -50,7 +53,7 @@ def command(source: str, session: str | None, fmt: str, out: str, frame_range: s
     """
     if fps <= 0:
         raise ViewError(f"--fps {fps}: must be > 0")
-    with open_session(source, session) as ref:
+    with open_session(local_dataset(source, cache_dir), session) as ref:
         start, stop = parse_range(frame_range, ref.frames)
         # the label (a session id) is text, not rich markup
         with frame_progress(escape(f"export {ref.label}"), stop - start) as advance:

@@ -102,12 +102,27 @@ def _print_frame(view: dict[str, Any], tty: bool) -> None:
     click.echo("+" + "-" * width + "+")
 
 
+def _local_shard(shard: str, cache_dir: str | None) -> str:
+    """A shard URL (``DATASET_URL/shards/NAME.tss``) as a local file: its dataset is fetched and
+    checked against dataset.json first (a lone shard object has no checksum to trust)."""
+    from sessionforge.dataset.remote import is_url, local_dataset
+
+    if not is_url(shard) or shard.startswith("file://"):
+        return shard.removeprefix("file://")
+    base, _, name = shard.rstrip("/").rpartition("/shards/")
+    if not base or "/" in name:
+        raise click.BadParameter(f"{shard}: a shard URL looks like DATASET_URL/shards/NAME.tss", param_hint="SHARD")
+    return str(local_dataset(base, cache_dir) / "shards" / name)
+
+
 @click.command("inspect")
-@click.argument("shard", type=click.Path(dir_okay=False))
+@click.argument("shard")
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON instead of tables.")
 @click.option("--frame", "frame", type=int, default=None, help="Also show frame N of the session as text.")
 @click.option("--session", "session", type=int, default=0, show_default=True, help="Session for --frame.")
-def command(shard: str, as_json: bool, frame: int | None, session: int) -> None:
+@click.option("--cache-dir", type=click.Path(file_okay=False), default=None,
+              help="Where a shard URL's dataset is fetched [~/.cache/sessionforge/datasets].")
+def command(shard: str, as_json: bool, frame: int | None, session: int, cache_dir: str | None) -> None:
     """Show a termstream shard's header, sessions (frames, bytes/frame, meta) and totals.
 
     \b
@@ -115,7 +130,9 @@ def command(shard: str, as_json: bool, frame: int | None, session: int) -> None:
       sessionforge inspect data/shards/repo-000.tss
       sessionforge inspect shard.tss --frame 120 --session 1
       sessionforge inspect shard.tss --json
+      sessionforge inspect s3://bucket/ds/shards/repo-000.tss   # fetches and checks the dataset first
     """
+    shard = _local_shard(shard, cache_dir)
     with open_shard(shard) as r:
         info = shard_summary(r)
         view = frame_view(r, session, frame) if frame is not None else None

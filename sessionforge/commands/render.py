@@ -12,11 +12,14 @@ from sessionforge.files import atomic_path
 from sessionforge.view.progress import frame_progress
 from sessionforge.view.render import contact_sheet, load_font, palette_array, render_frame, sheet_indices
 from sessionforge.dataset import open_session
+from sessionforge.dataset.remote import local_dataset
 from sessionforge.view.frame_access import FrameCache, Markers, ViewError, parse_frame_list
 
 
 @click.command(name="render")
-@click.argument("source", metavar="DIR|SHARD", type=click.Path(exists=True))
+@click.argument("source", metavar="DIR|URL|SHARD")
+@click.option("--cache-dir", type=click.Path(file_okay=False), default=None,
+              help="Where a dataset URL's files are fetched [~/.cache/sessionforge/datasets].")
 @click.option("--session", "-s", default=None, metavar="ID",
               help="Session id (dataset manifest) or index (shard). Default: the first session.")
 @click.option("--frames", "frame_list", default=None, metavar="LIST",
@@ -29,7 +32,7 @@ from sessionforge.view.frame_access import FrameCache, Markers, ViewError, parse
 @click.option("--font", "font_path", type=click.Path(dir_okay=False), default=None,
               help="A monospace TTF to use (default: DejaVu Sans Mono if installed, else a bitmap font).")
 @click.option("--scale", type=float, default=0.5, show_default=True, help="Contact sheet: tile scale.")
-def command(source: str, session: str | None, frame_list: str | None, outdir: str, sheet: int | None,
+def command(source: str, cache_dir: str | None, session: str | None, frame_list: str | None, outdir: str, sheet: int | None,
             font_size: int, font_path: str | None, scale: float) -> None:
     """Render frames of one session to PNG (colours, reverse video, cursor drawn).
 
@@ -47,7 +50,7 @@ def command(source: str, session: str | None, frame_list: str | None, outdir: st
         raise ViewError(f"--scale {scale}: must be in (0, 4]")
     font = load_font(font_size, font_path)
     out = Path(outdir)
-    with open_session(source, session) as ref:
+    with open_session(local_dataset(source, cache_dir), session) as ref:
         if ref.frames == 0:
             raise ViewError(f"{ref.label}: the session has no frames")
         idx = sheet_indices(ref.frames, sheet) if sheet else parse_frame_list(frame_list or "0", ref.frames)

@@ -127,6 +127,8 @@ def passes(spec: RepoSpec, filters: FilterConfig) -> bool:
 
 
 def _expand(item: str, errors: list[InputError], skip: Sequence[Path]) -> list[RepoSpec]:
+    if is_url(item) and _url_suffix(item) in MANIFEST_SUFFIXES:
+        return _read_remote_manifest(item)
     if is_url(item):
         return [RepoSpec(identity=_url_identity(item), url=item)]
     path = Path(item).expanduser()
@@ -151,8 +153,38 @@ def _url_identity(url: str) -> str:
     return url.rstrip("/")
 
 
-def read_input_manifest(path: Path) -> list[RepoSpec]:
-    """Read a CSV/Parquet/JSONL manifest; relative paths are relative to the manifest's folder."""
+def _url_suffix(url: str) -> str:
+    """The file suffix of a URL's path (``s3://b/list.csv`` -> ``.csv``; a git remote: ``.git`` or '')."""
+    tail = url.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
+    return Path(tail).suffix.lower()
+
+
+def _read_remote_manifest(url: str) -> list[RepoSpec]:
+    """A manifest at a URL (any fsspec URL): read into memory, then as a local one. Its relative
+    ``path`` entries have no folder to be relative to, so they must be absolute or URLs."""
+    import tempfile
+
+    from sessionforge.dataset.remote import open_store, store_error
+
+    fs, path = open_store(url)
+    try:
+        data = fs.cat_file(path)
+    except Exception as exc:  # fsspec backends raise many types: one line naming the URL
+        raise ManifestError(url, str(store_error(url, exc)).removeprefix(f"{url}: ")) from None
+    with tempfile.TemporaryDirectory(prefix="sessionforge-manifest-") as tmp:
+        local = Path(tmp) / Path(path).name
+        local.write_bytes(data)
+        specs = read_input_manifest(local, label=url)
+    for spec in specs:
+        if spec.path is not None and spec.path.startswith(str(Path(tmp))):
+            raise ManifestError(url, f"relative path in a manifest read from a URL: {spec.identity}; "
+                                     "give absolute paths or URLs")
+    return specs
+
+
+def read_input_manifest(path: Path, label: str | None = None) -> list[RepoSpec]:
+    """Read a CSV/Parquet/JSONL manifest; relative paths are relative to the manifest's folder.
+    ``label`` names the manifest in errors (its URL when it was fetched)."""
     import polars as pl  # polars is heavy to import; only manifests need it here
 
     suffix = path.suffix.lower()
@@ -164,12 +196,16 @@ def read_input_manifest(path: Path) -> list[RepoSpec]:
         else:
             df = pl.read_ndjson(path, infer_schema_length=None)
     except Exception as exc:  # polars raises many types; all mean "cannot read this file"
-        raise ManifestError(path, f"cannot read manifest: {exc}") from None
+        raise ManifestError(label or path, f"cannot read manifest: {exc}") from None
     if "path" not in df.columns and "url" not in df.columns:
-        raise ManifestError(path, f"a manifest needs a 'path' or 'url' column (found: {', '.join(df.columns)})")
+        raise ManifestError(label or path,
+                            f"a manifest needs a 'path' or 'url' column (found: {', '.join(df.columns)})")
     specs = []
     for i, row in enumerate(df.iter_rows(named=True)):
-        specs.append(_manifest_row(path, i + 1, row))
+        try:
+            specs.append(_manifest_row(path, i + 1, row))
+        except ManifestError as exc:
+            raise ManifestError(label or path, exc.cause, i + 1) if label else exc from None
     return specs
 
 

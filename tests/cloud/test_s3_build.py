@@ -108,3 +108,16 @@ def test_build_store_errors_are_one_line(s3_denied, repos, tmp_path):
     assert "Traceback" not in denied.stderr
     typo = _build(repos[:1], "s3:/bucket/ds", cwd=tmp_path)
     assert typo.returncode == 1 and "s3://" in typo.stderr and not (tmp_path / "s3:").exists()
+
+
+def test_an_input_manifest_may_be_a_url(s3, repos, tmp_path):
+    fs, bucket = s3
+    fs.pipe_file(f"{bucket}/lists/repos.csv", ("path,license\n" + "".join(f"{r},MIT\n" for r in repos[:2])).encode())
+    out = tmp_path / "data"
+    proc = _build([f"s3://{bucket}/lists/repos.csv"], str(out), "--license", "MIT")
+    assert proc.returncode == 0, proc.stderr
+    man = pl.read_parquet(out / "manifest.parquet")
+    assert sorted(man["repository"].unique().to_list()) == sorted(repos[:2])
+    fs.pipe_file(f"{bucket}/lists/rel.csv", b"path\nsome/relative/repo\n")
+    bad = _build([f"s3://{bucket}/lists/rel.csv"], str(tmp_path / "d2"))
+    assert bad.returncode == 1 and "relative path in a manifest read from a URL" in bad.stderr

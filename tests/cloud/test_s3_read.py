@@ -87,3 +87,24 @@ def test_denied_credentials_are_one_clear_line(s3_denied, tmp_path):
     assert got.returncode == 1
     assert "access denied" in got.stderr or "InvalidAccessKeyId" in got.stderr, got.stderr
     assert "Traceback" not in got.stderr and "testing" not in got.stderr.replace("s3://", "")
+
+
+def test_view_verbs_read_a_dataset_url(s3, local_dataset, tmp_path):
+    fs, bucket = s3
+    url = f"s3://{bucket}/view"
+    _upload(fs, local_dataset, url)
+    cache = str(tmp_path / "cache")
+    cast = tmp_path / "s.cast"
+    got = _cli("export", url, "--session", "0", "-o", str(cast), "--cache-dir", cache)
+    assert got.returncode == 0, got.stderr
+    want = tmp_path / "local.cast"
+    assert _cli("export", str(local_dataset), "--session", "0", "-o", str(want)).returncode == 0
+    assert cast.read_bytes() == want.read_bytes()
+    name = sorted(p.name for p in (local_dataset / "shards").iterdir())[0]
+    shown = _cli("inspect", f"{url}/shards/{name}", "--json", "--cache-dir", cache)
+    assert shown.returncode == 0, shown.stderr
+    assert json.loads(shown.stdout)["sessions"] == json.loads(
+        _cli("inspect", str(local_dataset / "shards" / name), "--json").stdout)["sessions"]
+    png = _cli("render", url, "--session", "0", "--frames", "0", "-o", str(tmp_path / "png"), "--cache-dir", cache)
+    assert png.returncode == 0, png.stderr
+    assert list((tmp_path / "png").iterdir())
