@@ -188,6 +188,8 @@ class _Run:
                 "open_file": ed.path, "cursor": [ed.cursor_line, ed.cursor_col], "top_line": ed.top_line,
                 "modified": ed.modified, "prompt": ed.prompt}
         self.sink.begin_session(meta, list(PALETTE))
+        if hasattr(self.sink, "attach_live"):  # optional: a sink that reads the live editor and terminal
+            self.sink.attach_live(ed, term)    # (rollout rebuilds the state at a frame); once per session
         term.feed(ed.redraw())
         term.snapshot()
         # The first frame shows the editor as it is; no key produced it.
