@@ -30,6 +30,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "tokenizer": ("tokenizer", "Build and inspect action tokenizers."),
     "train": ("train", "Train an FBAM model on a dataset (streaming BPTT)."),
     "eval": ("eval", "Score a trained run on held-out frames beside unigram and n-gram baselines."),
+    "rollout": ("rollout", "Let a trained model type into the live editor from a recorded frame; compare."),
     "bench": ("bench", "Synthetic recurrence benchmarks (FRJT, Withheld Maze)."),
     "report": ("report", "Reports over training runs (loss vs window length)."),
 }
