@@ -51,6 +51,9 @@ Output: OUT/shards/*.tss, OUT/manifest.parquet, OUT/errors.parquet (failures; st
 @click.option("--license", "licenses", multiple=True, help="Keep repositories with this manifest license (repeatable; none = dropped).")
 @click.option("--language", "languages", multiple=True, help="Keep repositories with this manifest language (repeatable).")
 @click.option("--min-stars", type=int, help="Keep repositories with at least this many manifest stars.")
+@click.option("--dedup-files", type=click.Choice(["off", "exact", "near"]),
+              help="Skip file changes whose content another file already typed earlier in the build: the "
+                   "same blob (exact) or a MinHash near-duplicate (near; the dedup extra) [off].")
 @click.option("--split-ratio", metavar="val=SHARE,test=SHARE",
               help="Shares of repositories held out, by a hash of each root commit [val=0.05,test=0.05].")
 @click.option("--executor", type=click.Choice(["local", "process", "ray"]),
@@ -109,7 +112,7 @@ def load_build_config(config_path: str | None, overrides: tuple[str, ...], flags
         "codec": "--codec", "shard_size": "--shard-size", "slice_commits": "--slice-commits",
         "filters.min_stars": "--min-stars", "run.executor": "--executor", "run.workers": "--workers",
         "run.ray_address": "--ray-address", "run.timeout": "--timeout", "run.retries": "--retries",
-        "run.cache_dir": "--cache-dir",
+        "run.cache_dir": "--cache-dir", "dedup_files": "--dedup-files",
     }
     named: dict[str, tuple[str, Any]] = {}
     for key, option in options.items():

@@ -66,6 +66,10 @@ class BuildConfig:
     slice_commits: int = 2000          # histories longer than this are split into slices of it
     filters: FilterConfig = field(default_factory=FilterConfig)
     split: SplitConfig = field(default_factory=SplitConfig)
+    # Skip a file change whose content another file already typed earlier in the build:
+    # "exact" (the same blob) or "near" (MinHash Jaccard >= dedup_threshold; the dedup extra).
+    dedup_files: Literal["off", "exact", "near"] = "off"
+    dedup_threshold: float = 0.85
     run: ExecutionConfig = field(default_factory=ExecutionConfig)
 
     def __post_init__(self) -> None:

@@ -14,6 +14,7 @@ a slice's result is also its completion marker on disk (:meth:`SliceResult.to_js
 
 from __future__ import annotations
 
+import hashlib
 import re
 import traceback
 from dataclasses import asdict, dataclass, field
@@ -85,6 +86,7 @@ class PlanJob:
     replay: dict[str, Any]   # the ReplayConfig as a dict (it picks the branch, range and limits)
     slice_commits: int
     timeout: float | None = None
+    dedup: str = "off"       # "exact"/"near": also list what each slice types (pipeline/dedup.py)
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,7 @@ class SlicePlan:
     start: int
     stop: int
     commits: tuple[str, ...]
+    typed: tuple[tuple[str, str], ...] = ()   # (path, blob id) replay would type, in order (dedup only)
 
     @property
     def first_commit(self) -> str:
@@ -113,6 +116,7 @@ class RepoPlan:
     root_commit: str
     commits: int
     slices: tuple[SlicePlan, ...]
+    signatures: dict[str, tuple[int, ...]] = field(default_factory=dict)  # blob id -> MinHash (near dedup)
 
 
 @dataclass(frozen=True)
@@ -130,11 +134,16 @@ class SliceJob:
     timeout: float | None = None
     url: str | None = None   # for URL inputs: where to clone from on a node without ``path``
     cache_dir: str = ""      # where such a node keeps its clones
+    skip_blobs: frozenset[str] = frozenset()   # "path\0blob" typed by another file earlier (dedup.skip_key)
 
     def plan_key(self) -> list[Any]:
         """What a completion marker must match to count for this job: a repository that gained
-        commits since has a longer last slice, which must be redone."""
-        return [self.plan.start, self.plan.stop, self.plan.first_commit, self.plan.last_commit]
+        commits since has a longer last slice, which must be redone; a slice whose dedup skip
+        set changed (inputs were added before it) too."""
+        key: list[Any] = [self.plan.start, self.plan.stop, self.plan.first_commit, self.plan.last_commit]
+        if self.skip_blobs:
+            key.append(hashlib.sha256("\n".join(sorted(self.skip_blobs)).encode()).hexdigest()[:16])
+        return key
 
 
 @dataclass(frozen=True)

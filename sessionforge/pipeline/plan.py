@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from dataclasses import replace
 from typing import Any
 
 import pygit2
@@ -20,9 +21,11 @@ import pygit2
 from sessionforge.config import from_dict
 from sessionforge.pipeline.clone import clone_cached
 from sessionforge.pipeline.inputs import RepoSpec
+from sessionforge.pipeline.dedup import minhash_signature
 from sessionforge.pipeline.jobs import Failure, failure_from_exception, PlanJob, RepoPlan, SliceJob, SlicePlan
 from sessionforge.pipeline.time_limit import time_limit
 from sessionforge.replay import ReplayConfig, list_commits, root_commit
+from sessionforge.replay.gitwalk import ChangeReader, typed_blobs
 
 
 def repo_key(identity: str) -> str:
@@ -73,13 +76,30 @@ def _plan(job: PlanJob, stage: list[str]) -> RepoPlan | Failure:
     # Without a start commit the list begins at the root; else walk on to it.
     root = root_commit(path, commits[0]) if cfg.start_commit else commits[0]
     # The slice's ids travel with its job: one history walk per repository, not one per slice.
-    slices = tuple(SlicePlan(a, b, tuple(commits[a:b])) for a, b in slice_bounds(len(commits), job.slice_commits))
-    return RepoPlan(path=path, root_commit=root, commits=len(commits), slices=slices)
+    bounds = slice_bounds(len(commits), job.slice_commits)
+    if job.dedup == "off":
+        slices = tuple(SlicePlan(a, b, tuple(commits[a:b])) for a, b in bounds)
+        return RepoPlan(path=path, root_commit=root, commits=len(commits), slices=slices)
+    # File dedup: what each slice would type, so the driver can decide in the build's order.
+    stage[0] = "dedup"
+    reader = ChangeReader(pygit2.Repository(path), cfg)
+    signatures: dict[str, tuple[int, ...]] = {}
+    planned = []
+    for a, b in bounds:
+        typed = []
+        for c in commits[a:b]:
+            for p, blob, text in typed_blobs(reader, c):
+                typed.append((p, blob))
+                if job.dedup == "near" and blob not in signatures:
+                    signatures[blob] = minhash_signature(text)
+        planned.append(SlicePlan(a, b, tuple(commits[a:b]), tuple(typed)))
+    return RepoPlan(path=path, root_commit=root, commits=len(commits), slices=tuple(planned), signatures=signatures)
 
 
 def slice_jobs(order: int, spec: RepoSpec, plan: RepoPlan, config: dict[str, Any], out: str,
                timeout: float | None, cache_dir: str) -> list[SliceJob]:
     """The replay jobs of one planned repository, in slice order."""
     return [SliceJob(slice_id=slice_id(spec.identity, k), order=order, identity=spec.identity, path=plan.path,
-                     slice=k, plan=sp, config=config, out=out, timeout=timeout, url=spec.url, cache_dir=cache_dir)
+                     slice=k, plan=replace(sp, typed=()), config=config, out=out, timeout=timeout, url=spec.url,
+                     cache_dir=cache_dir)
             for k, sp in enumerate(plan.slices)]

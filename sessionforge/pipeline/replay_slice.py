@@ -130,7 +130,8 @@ def replay_slice(job: SliceJob, progress: Callable[[int], None] | None = None) -
             sink = RotatingSink(staging, job.slice_id, cfg.replay.rows, cfg.replay.cols, cfg.codec,
                                 parse_size(cfg.shard_size), job.identity)
             stats = replay_repository(path, cfg.replay, sink, commits=list(job.plan.commits),
-                                      progress=progress, skip_list_limit=MAX_SKIPPED_PER_SLICE)
+                                      progress=progress, skip_list_limit=MAX_SKIPPED_PER_SLICE,
+                                      skip_blobs=job.skip_blobs)
             sink.close()
     except Exception as exc:  # one bad repository is an error row, never a crashed build
         if sink is not None:

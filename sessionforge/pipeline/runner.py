@@ -14,7 +14,7 @@ so every executor and every resumed run makes the same one.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -23,6 +23,7 @@ from sessionforge.dataset import enclosing_dataset
 from sessionforge.dataset.remote import is_url
 from sessionforge.pipeline.build_progress import BuildProgress
 from sessionforge.pipeline.config import BuildConfig, output_config
+from sessionforge.pipeline.dedup import decide
 from sessionforge.pipeline.executors import Executor, make_executor
 from sessionforge.pipeline.inputs import RepoSpec, ResolvedInputs, resolve_inputs
 from sessionforge.pipeline.jobs import Failure, PlanJob, RepoPlan, SliceJob, SliceResult
@@ -120,7 +121,7 @@ def _build(resolved: ResolvedInputs, outdir: BuildOutput, outcfg: dict[str, Any]
     # Phase 1: planning.
     plans: dict[int, RepoPlan | Failure] = {}
     plan_jobs = [PlanJob(identity=s.identity, path=s.path, url=s.url, cache_dir=cache_dir, replay=outcfg["replay"],
-                         slice_commits=cfg.slice_commits, timeout=cfg.run.timeout)
+                         slice_commits=cfg.slice_commits, timeout=cfg.run.timeout, dedup=cfg.dedup_files)
                  for s in resolved.repos]
     progress.start("planning", len(plan_jobs))
 
@@ -143,6 +144,8 @@ def _build(resolved: ResolvedInputs, outdir: BuildOutput, outcfg: dict[str, Any]
             continue
         jobs.extend((spec, j) for j in slice_jobs(order, spec, plan, outcfg, str(outdir.root), cfg.run.timeout,
                                                               cache_dir))
+    if cfg.dedup_files != "off":
+        jobs = _with_dedup(jobs, plans, cfg)
     outcomes: dict[str, SliceResult | Failure] = {}
     todo: list[SliceJob] = []
     for _, job in jobs:
@@ -187,6 +190,22 @@ def _build(resolved: ResolvedInputs, outdir: BuildOutput, outcfg: dict[str, Any]
     outdir.reset_staging(recreate=False)
     return BuildResult(doc=doc, slices_run=len(todo), frames_this_run=frames_this_run, seconds=seconds,
                        errors=list(collected.errors))
+
+
+def _with_dedup(jobs: list[tuple[RepoSpec, SliceJob]], plans: dict[int, RepoPlan | Failure],
+                cfg: BuildConfig) -> list[tuple[RepoSpec, SliceJob]]:
+    """The slice jobs with their dedup skip sets, decided over all plans in the build's order."""
+    signatures: dict[str, tuple[int, ...]] = {}
+    for plan in plans.values():
+        if isinstance(plan, RepoPlan):
+            signatures.update(plan.signatures)
+    typed = []
+    for _, job in jobs:
+        plan = plans[job.order]
+        assert isinstance(plan, RepoPlan)
+        typed.append((job.slice_id, job.identity, plan.slices[job.slice].typed))
+    skips = decide(typed, cfg.dedup_files, cfg.dedup_threshold, signatures)
+    return [(spec, replace(job, skip_blobs=skips[job.slice_id])) for spec, job in jobs]
 
 
 def _remove_orphans(outdir: BuildOutput, keep: set[str]) -> None:

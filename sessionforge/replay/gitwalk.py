@@ -162,12 +162,32 @@ def _first_parent(repo: pygit2.Repository, commit: pygit2.Commit) -> Optional[py
         return None
 
 
+DUPLICATE_FILE = "duplicate_file"  # skip reason: the same (or nearly the same) content is typed elsewhere
+
+
+def typed_blobs(reader: "ChangeReader", commit_hex: str) -> list[tuple[str, str, str]]:
+    """``(path, blob id, text)`` of every change of ``commit_hex`` that replay would type
+    (adds, modifications and rename targets that pass the filters), in replay order."""
+    repo = reader.repo
+    changes = reader.read(commit_hex).changes
+    if not changes:
+        return []
+    tree = repo[commit_hex].peel(pygit2.Commit).tree
+    out = []
+    for c in changes:
+        if c.new_path is not None and c.new_text is not None:
+            out.append((c.new_path, str(tree[c.new_path].id), c.new_text))
+    return out
+
+
 class ChangeReader:
     """Turns a commit into :class:`CommitChanges` under one config (reusable across commits)."""
 
-    def __init__(self, repo: pygit2.Repository, cfg: ReplayConfig) -> None:
+    def __init__(self, repo: pygit2.Repository, cfg: ReplayConfig, skip_blobs: frozenset[str] = frozenset()) -> None:
         self.repo = repo
         self.cfg = cfg
+        # "path\0blob id" of changes the build's file dedup gave to another file (pipeline/dedup.py)
+        self.skip_blobs = skip_blobs
         self._include = list(cfg.include)
         self._exclude = list(cfg.exclude)
         self.filter = FileFilter(cfg.files)
@@ -204,6 +224,8 @@ class ChangeReader:
         has_new = status in (DeltaStatus.ADDED, DeltaStatus.MODIFIED, DeltaStatus.RENAMED, DeltaStatus.TYPECHANGE)
         old = self._side(delta.old_file) if has_old else None
         new = self._side(delta.new_file) if has_new else None
+        if isinstance(new, tuple) and self.skip_blobs and f"{new[0]}\0{delta.new_file.id}" in self.skip_blobs:
+            new = SkippedFile(new[0], DUPLICATE_FILE, len(new[2]))
         if has_new:
             if isinstance(new, SkippedFile):    # new side not replayable: skip it
                 out.skip(new)

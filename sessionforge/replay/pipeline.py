@@ -79,6 +79,7 @@ def replay_repository(
     commits: Optional[Sequence[str]] = None,
     progress: Optional[Callable[[int], None]] = None,
     skip_list_limit: int = MAX_SKIP_LIST,
+    skip_blobs: frozenset[str] = frozenset(),
 ) -> ReplayStats:
     """Replay ``commits`` (default: :func:`list_commits`) of ``repo`` into ``sink``.
 
@@ -86,12 +87,13 @@ def replay_repository(
     ``begin_session/add_frame/end_session``). Sessions hold at most ``cfg.session_frames``
     frames (see the module docstring). Lossless failures are counted in the returned stats
     and the session meta, never raised: the caller decides (the CLI exits non-zero).
-    ``skip_list_limit`` caps ``stats.skipped_files``.
+    ``skip_list_limit`` caps ``stats.skipped_files``. A change whose ``"path\\0new blob id"``
+    is in ``skip_blobs`` is skipped as ``duplicate_file`` (the build's file dedup decides which).
     """
     t0 = time.perf_counter()
     label = os.fspath(repo) if not isinstance(repo, pygit2.Repository) else (repo.workdir or repo.path)
     r = open_repo(repo)
-    run = _Run(r, cfg, sink, progress, str(label), skip_list_limit)
+    run = _Run(r, cfg, sink, progress, str(label), skip_list_limit, skip_blobs)
     for hexid in (list_commits(r, cfg) if commits is None else commits):
         run.commit(hexid)
     run.end_session()
@@ -139,13 +141,14 @@ class _Run:
     """State of one replay: editor, current session's terminal and bookkeeping."""
 
     def __init__(self, repo: pygit2.Repository, cfg: ReplayConfig, sink: FrameSink,
-                 progress: Optional[Callable[[int], None]], label: str, skip_list_limit: int) -> None:
+                 progress: Optional[Callable[[int], None]], label: str, skip_list_limit: int,
+                 skip_blobs: frozenset[str] = frozenset()) -> None:
         self.cfg = cfg
         self.sink = sink
         self.progress = progress
         self.label = label
         self.skip_list_limit = skip_list_limit
-        self.reader = ChangeReader(repo, cfg)
+        self.reader = ChangeReader(repo, cfg, skip_blobs)
         self.ed = Editor(cfg.rows, cfg.cols, disk={})
         self.planner = Planner(self.ed, self._no_session, cfg)
         self.stats = ReplayStats()
