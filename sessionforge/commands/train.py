@@ -30,8 +30,11 @@ training, remembered in OUT/dataset-check.json so a resume does not hash again
 @click.command("train", epilog=EPILOG)
 @click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Run config (YAML/TOML), e.g. configs/debug.yaml. With --resume, defaults to RUN/config.yaml.")
-@click.option("--data", "data", multiple=True, required=True, type=click.Path(exists=True, path_type=Path),
-              help="Finished dataset folder (the shards its dataset.json lists) or shard file; repeatable.")
+@click.option("--data", "data", multiple=True, required=True,
+              help="Finished dataset folder or URL (s3://...; the shards its dataset.json lists) or shard file; "
+                   "repeatable.")
+@click.option("--cache-dir", type=click.Path(file_okay=False), default=None,
+              help="Where a dataset URL's shards are fetched and checked [~/.cache/sessionforge/datasets].")
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Run folder: config.yaml, tokenizer.json, metrics.jsonl, checkpoints/.")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
@@ -43,8 +46,9 @@ training, remembered in OUT/dataset-check.json so a resume does not hash again
 @click.option("--overwrite", is_flag=True, help="Delete the run already in --out, then start a new one.")
 @click.option("--no-verify", is_flag=True, help="Skip the sha256 check of the shards against dataset.json.")
 @click.option("--no-progress", is_flag=True, help="No progress bar (logs go to metrics.jsonl either way).")
-def command(config_path: Path | None, data: tuple[Path, ...], out: Path, overrides: tuple[str, ...],
-            tokenizer: Path | None, resume: bool, overwrite: bool, no_verify: bool, no_progress: bool) -> None:
+def command(config_path: Path | None, data: tuple[str, ...], cache_dir: str | None, out: Path,
+            overrides: tuple[str, ...], tokenizer: Path | None, resume: bool, overwrite: bool, no_verify: bool,
+            no_progress: bool) -> None:
     """Train an FBAM model (frame head -> LSTM -> action tokens) on a dataset.
 
     \b
@@ -64,7 +68,15 @@ def command(config_path: Path | None, data: tuple[Path, ...], out: Path, overrid
         config_path = out / "config.yaml"
     named = {"tokenizer.path": ("--tokenizer", str(tokenizer) if tokenizer is not None else None)}
     cfg = load_config(TrainConfig, config_path, list(overrides), named=named)
-    _run(cfg, data, out, resume=resume, overwrite=overwrite, verify=not no_verify, progress=not no_progress)
+    from sessionforge.dataset.remote import local_dataset
+
+    # A URL's shards are all fetched (4 at a time) and checked before the first step, so no
+    # training step ever waits on the network; paths are used as they are.
+    local = tuple(local_dataset(d, cache_dir) for d in data)
+    for d in local:
+        if not d.exists():
+            raise ConfigError(f"--data {d}: no such dataset folder or shard file")
+    _run(cfg, local, out, resume=resume, overwrite=overwrite, verify=not no_verify, progress=not no_progress)
 
 
 def _run(cfg, data: tuple[Path, ...], out: Path, *, resume: bool, overwrite: bool, verify: bool,
