@@ -31,7 +31,7 @@ from sessionforge.dataset.layout import DATASET_JSON, ERRORS, MANIFEST, SHARDS_D
 from sessionforge.files import atomic_output, sha256_file, write_json_atomic
 
 DEFAULT_CACHE = Path(os.environ.get("SESSIONFORGE_CACHE", Path.home() / ".cache" / "sessionforge" / "datasets"))
-DEFAULT_LIMIT = 100 * 2**30   # 100 GiB of shards
+DEFAULT_LIMIT = 100 * 2**30   # 100 GiB of shards; SESSIONFORGE_CACHE_LIMIT (bytes) overrides it
 FETCH_THREADS = 4
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 
@@ -110,7 +110,10 @@ def fetch_dataset(url: str, cache_dir: str | Path | None = None, *, limit: int |
         with atomic_output(local / name) as f:
             f.write(data)
     total = sum(int(v["bytes"]) for v in listed.values())
-    cache = ShardCache(Path(cache_dir or DEFAULT_CACHE), DEFAULT_LIMIT if limit is None else limit)
+    if limit is None:
+        env = os.environ.get("SESSIONFORGE_CACHE_LIMIT")
+        limit = int(env) if env and env.isdigit() else DEFAULT_LIMIT
+    cache = ShardCache(Path(cache_dir or DEFAULT_CACHE), limit)
     cache.make_room(total, keep=local, url=url)
     names = sorted(listed)
     with ThreadPoolExecutor(FETCH_THREADS) as pool:
@@ -189,7 +192,7 @@ class ShardCache:
         """Evict other cached datasets, least recently used first, until ``need`` bytes fit."""
         if need > self.limit:
             raise DatasetError(f"{url}: its shards take {need:,} bytes, more than the cache limit of "
-                               f"{self.limit:,} (raise --cache-limit or choose another --cache-dir)")
+                               f"{self.limit:,} (raise SESSIONFORGE_CACHE_LIMIT, in bytes, or choose another --cache-dir)")
         index = self._index()
         folders = [p for p in self.root.iterdir() if p.is_dir() and p != keep] if self.root.is_dir() else []
         used = sum(_size(p) for p in folders)

@@ -68,6 +68,11 @@ def duplicates(plans: dict[int, RepoPlan | Failure]) -> dict[int, int]:
     return out
 
 
+# Failures that say nothing about the repository (a dead worker, a store that dropped an
+# upload): never remembered in a marker, so the next run tries those slices again.
+TRANSIENT_STAGES = ("worker", "publish")
+
+
 def choose_executor(cfg: BuildConfig, n_repos: int) -> str:
     """The executor to use: the configured one, else local for one repository, process otherwise."""
     if cfg.run.executor:
@@ -163,7 +168,7 @@ def _build(resolved: ResolvedInputs, outdir: BuildOutput, outcfg: dict[str, Any]
         # ok markers are written by the slice itself. A failure of the repository is kept for
         # resumes (unless --retry-failed); a crashed worker or an unexpected exception (stage
         # "worker": e.g. out of memory, a bug fixed since) is retried by the next run.
-        if isinstance(outcome, Failure) and outcome.stage != "worker":
+        if isinstance(outcome, Failure) and outcome.stage not in TRANSIENT_STAGES:
             outdir.write_failure_marker(job, outcome)
         outcomes[job.slice_id] = outcome
         progress.job_done(f"{job.identity} [slice {job.slice}]", outcome, job.identity)
