@@ -28,6 +28,9 @@ class EvalError(SessionforgeError):
               help="A finished dataset folder or URL (its manifest's split column picks the sessions), or a shard file.")
 @click.option("--cache-dir", type=click.Path(file_okay=False), default=None,
               help="Where a dataset URL's files are fetched [~/.cache/sessionforge/datasets].")
+@click.option("--baseline-data", default=None,
+              help="Fit the baselines on this dataset's train split instead of DATA's (e.g. the training "
+                   "dataset, when DATA holds only later, held-out history).")
 @click.option("--checkpoint", "step", type=int, default=None, help="Checkpoint step to load (default: the latest).")
 @click.option("--split", default="val", show_default=True, help="Sessions to score: train, val or test.")
 @click.option("--frames", default=16384, show_default=True, help="Score at most this many frames (whole windows).")
@@ -38,7 +41,7 @@ class EvalError(SessionforgeError):
               help="Also write the numbers as JSON to this file.")
 @click.option("--no-verify", is_flag=True, help="Skip the sha256 check of the dataset's shards against dataset.json.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
-def command(run: Path, data: str, cache_dir: str | None, step: int | None, split: str, frames: int, seed: int, batch: int | None,
+def command(run: Path, data: str, cache_dir: str | None, baseline_data: str | None, step: int | None, split: str, frames: int, seed: int, batch: int | None,
             device: str, json_out: Path | None, no_verify: bool, no_progress: bool) -> None:
     """Score RUN's model on up to --frames frames of the --split sessions of DATA, beside an add-one
     unigram and a 4-gram fitted on the train split's actions: cross-entropy per action token, bits
@@ -73,8 +76,13 @@ def command(run: Path, data: str, cache_dir: str | None, step: int | None, split
     from sessionforge.train.bptt import _chunk_loss  # training's own loss, so eval computes it the same way
 
     eval_sessions = select_split(shards, manifest, split)
+    base_shards, base_manifest = shards, manifest
+    if baseline_data is not None:
+        base_shards, base_manifest = _load_data(local_dataset(baseline_data, cache_dir), verify=not no_verify,
+                                                console=err)
+        base_shards.check_frame_size(cfg.model.rows, cfg.model.cols)
     try:
-        train_sessions = select_split(shards, manifest, "train")
+        train_sessions = select_split(base_shards, base_manifest, "train")
     except SessionforgeError as exc:
         raise EvalError(f"the baselines are fitted on the train split: {exc}") from None
     if split == "train":
@@ -83,9 +91,10 @@ def command(run: Path, data: str, cache_dir: str | None, step: int | None, split
     t0 = time.perf_counter()
     with _progress(err, enabled=not no_progress) as on_progress:
         result = evaluate(model, tok, shards, eval_sessions, train_sessions, settings, _chunk_loss,
-                          split=split, progress=on_progress)
+                          split=split, progress=on_progress, baseline_shards=base_shards)
     report: dict[str, Any] = {
         "run": str(run), "checkpoint": str(ckpt), "step": _step_of(ckpt), "data": str(data),
+        "baseline_data": str(baseline_data or data),
         "held_out": split != "train", "device": str(dev), "batch": settings.batch,
         "seconds": round(time.perf_counter() - t0, 3), **result.report,
     }

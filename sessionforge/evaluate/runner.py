@@ -148,9 +148,11 @@ def score_model(model: FBAM, shards: ShardSet, units: list[Unit], targets: list[
 
 def evaluate(model: FBAM, tokenizer, shards: ShardSet, eval_sessions: list[SessionRef],
              train_sessions: list[SessionRef], settings: EvalSettings, chunk_loss: ChunkLoss, *,
-             split: str = "val", progress: Progress | None = None) -> EvalResult:
+             split: str = "val", progress: Progress | None = None,
+             baseline_shards: ShardSet | None = None) -> EvalResult:
     """Score the model, the n-gram and the unigram on up to ``settings.frames`` frames of ``eval_sessions``,
-    the baselines fitted on ``train_sessions``; see the module doc."""
+    the baselines fitted on ``train_sessions`` (sessions of ``baseline_shards`` when given, e.g. the
+    training dataset when the held-out frames are another dataset); see the module doc."""
     L = settings.window
     if settings.frames < L:
         raise DatasetError(f"--frames {settings.frames} is less than one window of the run ({L} frames)")
@@ -162,7 +164,7 @@ def evaluate(model: FBAM, tokenizer, shards: ShardSet, eval_sessions: list[Sessi
         for i, u in enumerate(units):
             targets.append(unit_targets(readers, u, tokenizer, L))
             _tick(progress, "targets", i + 1, len(units))
-    unigram, ngram = fit_baselines(shards, train_sessions, tokenizer, settings, progress)
+    unigram, ngram = fit_baselines(baseline_shards or shards, train_sessions, tokenizer, settings, progress)
     streams = [t.targets.reshape(-1) for t in targets]  # one per unit: the baselines' history resets there
     scores = {
         "model": score_model(model, shards, units, targets, settings, chunk_loss, progress),

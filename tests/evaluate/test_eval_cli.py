@@ -72,3 +72,21 @@ def test_bad_split_and_too_few_frames_are_refused(tiny_run, split_data, capsys):
     assert code == 1 and "unknown split 'dev'" in err
     code, _, err = _eval([tiny_run, "--data", split_data, "--frames", 5], capsys)
     assert code == 1 and "less than one window" in err
+
+
+def test_baselines_can_be_fitted_on_another_dataset(tiny_run, split_data, unsplit_data, tmp_path, capsys):
+    # Held out in time: DATA holds only later history, so the baselines come from the training set.
+    # Here: score split_data's val sessions, fit on unsplit_data (all-train: its every session).
+    out = tmp_path / "b.json"
+    code, _, err = _eval([tiny_run, "--data", split_data, "--frames", 60, "--baseline-data", unsplit_data,
+                          "--json", out], capsys)
+    assert code == 0, err
+    rep = json.loads(out.read_text())
+    own = tmp_path / "own.json"
+    assert _eval([tiny_run, "--data", split_data, "--frames", 60, "--json", own], capsys)[0] == 0
+    mine = json.loads(own.read_text())
+    assert rep["baseline_data"] == str(unsplit_data) and mine["baseline_data"] == str(split_data)
+    # The same frames and model, other baselines: fitted on more sessions than split_data's train split.
+    assert rep["predictors"]["model"] == mine["predictors"]["model"]
+    assert rep["baselines"]["train_sessions"] > mine["baselines"]["train_sessions"]
+    assert rep["predictors"]["ngram"] != mine["predictors"]["ngram"]
