@@ -40,6 +40,9 @@ class RolloutArgsError(SessionforgeError):
               help="Also write every number as JSON to this file.")
 @click.option("--lead", default=3.0, show_default=True, help="Seconds of the recording the cast shows before the hand-over.")
 @click.option("--fps", default=30.0, show_default=True, help="Frames per second of the cast.")
+@click.option("--baseline-data", type=click.Path(path_type=Path), default=None,
+              help="Fit the 4-gram on this dataset's train split instead of DATA's (e.g. the training data, when "
+                   "DATA holds only later history).")
 @click.option("--no-baselines", is_flag=True, help="Only the model (no recorded-keys self-check, no 4-gram).")
 @click.option("--no-incremental", is_flag=True,
               help="Run the model's whole frame head on every frame (slower; the same numbers up to rounding).")
@@ -48,7 +51,8 @@ class RolloutArgsError(SessionforgeError):
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 def command(run: Path, data: Path, session: str | None, frame: int | None, keys: int, temperature: float,
             top_k: int, seed: int, step: int | None, out: Path | None, runs: int | None, compare: int,
-            json_out: Path | None, lead: float, fps: float, no_baselines: bool, no_incremental: bool,
+            json_out: Path | None, lead: float, fps: float, baseline_data: Path | None, no_baselines: bool,
+            no_incremental: bool,
             no_verify: bool, force: bool, no_progress: bool) -> None:
     """Rebuild the editor and terminal of a recorded session at frame FRAME (by replaying its
     slice again), let RUN's model type N keys into them, and compare with what the programmer
@@ -78,14 +82,18 @@ def command(run: Path, data: Path, session: str | None, frame: int | None, keys:
     if (shards.rows, shards.cols) != (mc.rows, mc.cols):
         raise RolloutArgsError(f"{ckpt}: the model reads {mc.rows}x{mc.cols} frames, but {data}'s sessions are "
                                f"{shards.rows}x{shards.cols}: roll out on data of the size it was trained on")
+    points = _points(tables, shards, session, frame, runs, keys, seed)  # a bad point is refused before any work
     _check_vocab(ckpt, tok.vocab_size)
     model, es = _model_and_settings(ckpt, cfg, tok, torch.device("cpu"), frames=1, seed=seed, batch=1)
     model.eval()
-    ngram = None if no_baselines else _fit_ngram(shards, tables.manifest, tok, es)
+    ngram = None
+    if not no_baselines:
+        base_tables, base_shards = ((tables, shards) if baseline_data is None else
+                                    _load_dataset(baseline_data, verify=not no_verify, console=err))
+        ngram = _fit_ngram(base_shards, base_tables.manifest, tok, es)
     mrun = ModelRun(model, tok, window=cfg.train.window, chunk=cfg.train.chunk, ngram=ngram)
     settings = Settings(keys=keys, temperature=temperature, top_k=top_k, seed=seed, compare=compare,
                         incremental=not no_incremental)
-    points = _points(tables, shards, session, frame, runs, keys, seed)
     sampling = {"policy": "model", "keys": keys, "temperature": temperature, "top_k": top_k, "seed": seed,
                 "context_window": cfg.train.window, "incremental_frame_head": not no_incremental}
     reports = _roll(mrun, tables, points, settings, shard_out, str(data), str(run), ckpt, sampling,
@@ -98,7 +106,8 @@ def command(run: Path, data: Path, session: str | None, frame: int | None, keys:
             write_cast(src, points[0], shard_out, cast_out, lead=lead, fps=fps, label=f"step {_step_of(ckpt)}")
     report: dict[str, Any] = {
         "run": str(run), "checkpoint": str(ckpt), "step": _step_of(ckpt), "data": str(data),
-        "settings": {**sampling, "compare": compare, "runs": runs, "baselines": not no_baselines},
+        "settings": {**sampling, "compare": compare, "runs": runs, "baselines": not no_baselines,
+                     "baseline_data": None if no_baselines else str(baseline_data or data)},
         "summary": rep.summarize(reports), "points": reports,
     }
     problems = [p for r in reports for p in self_check_problems(r)]
@@ -145,7 +154,6 @@ def _outputs(out: Path | None, *, single: bool, force: bool) -> tuple[Path | Non
     for p in (shard, cast):
         if p is not None and p.exists() and not force:
             raise RolloutArgsError(f"{p} exists (--force replaces it)")
-    shard.parent.mkdir(parents=True, exist_ok=True)
     return shard, cast
 
 
@@ -181,8 +189,8 @@ def _fit_ngram(shards: Any, manifest: Any, tok: Any, es: Any) -> Any:
     try:
         return fit_baselines(shards, select_split(shards, manifest, "train"), tok, es)[1]
     except SessionforgeError as exc:
-        raise RolloutArgsError(f"the 4-gram baseline is fitted on the train split: {exc} (--no-baselines skips "
-                               "the baselines)") from None
+        raise RolloutArgsError(f"the 4-gram baseline is fitted on the train split: {exc} (--baseline-data names "
+                               "another dataset; --no-baselines skips the baselines)") from None
 
 
 def _points(tables: Any, shards: Any, session: str | None, frame: int | None, runs: int | None, keys: int,
@@ -210,6 +218,7 @@ def _roll(mrun: Any, tables: Any, points: list, settings: Any, shard_out: Path |
         stack.enter_context(progress)
         writer = None
         if shard_out is not None:
+            shard_out.parent.mkdir(parents=True, exist_ok=True)
             writer = stack.enter_context(ShardWriter(shard_out, rows=mrun.model.cfg.rows, cols=mrun.model.cfg.cols,
                                                      codec="zstd"))
         for k, point in enumerate(points):

@@ -18,8 +18,7 @@ from gitfactory import make_synthetic_history
 from sessionforge.cli import main
 
 ROWS, COLS = 16, 64
-BUILD = ["--session-frames", "250", "--slice-commits", "4", "--codec", "zstd", "--split-ratio", "val=0.5,test=0",
-         "--executor", "local"]
+BUILD = ["--session-frames", "250", "--slice-commits", "4", "--codec", "zstd", "--executor", "local"]
 
 
 def _main(args: list) -> None:
@@ -30,11 +29,12 @@ def _main(args: list) -> None:
         assert not exc.code, f"sessionforge {args[0]} exited with {exc.code}"
 
 
-def build_dataset(root: Path, frame_size: str = f"{ROWS}x{COLS}", seeds: tuple[int, ...] = (0, 1)) -> Path:
+def build_dataset(root: Path, frame_size: str = f"{ROWS}x{COLS}", seeds: tuple[int, ...] = (0, 1),
+                  split: str = "val=0.5,test=0") -> Path:
     """A finished dataset of generated histories (commits=6, 2 files each) at ``frame_size``."""
     repos = [make_synthetic_history(root / f"repo{s}", commits=6, seed=s, files=2).path for s in seeds]
     out = root / "data"
-    _main(["build-dataset", *repos, "--out", out, "--frame-size", frame_size, *BUILD])
+    _main(["build-dataset", *repos, "--out", out, "--frame-size", frame_size, "--split-ratio", split, *BUILD])
     return out
 
 

@@ -155,3 +155,16 @@ def test_a_session_of_another_frame_size_in_the_data_is_refused(tiny_rollout_run
     sid, _ = _point(replayed)
     _refused([tiny_rollout_run, "--data", data, "--session", sid, "--at", 0, "-o", tmp_path / "x.tss"], capsys,
              "frames are 8x32", "16x64")
+
+
+def test_the_4gram_can_be_fitted_on_another_dataset(tiny_rollout_run, replayed, tmp_path, capsys):
+    later = build_dataset(tmp_path, seeds=(2,), split="val=1,test=0")  # one repository, all val: no train split
+    capsys.readouterr()
+    sid = manifest(later)["id"][0]
+    args = [tiny_rollout_run, "--data", later, "--session", sid, "--at", 10, "--keys", 20]
+    _refused([*args, "-o", tmp_path / "a.tss"], capsys, "fitted on the train split", "--baseline-data")
+    code, _, err = _rollout([*args, "-o", tmp_path / "b.tss", "--baseline-data", replayed, "--json",
+                             tmp_path / "b.json"], capsys)
+    assert code == 0, err
+    rep = json.loads((tmp_path / "b.json").read_text())
+    assert rep["settings"]["baseline_data"] == str(replayed) and "ngram" in rep["points"][0]["policies"]
