@@ -16,6 +16,12 @@ Streaming (the FBAM recipe), for a window of L steps cut into chunks of K:
 Live activations are one chunk's graph, so memory is flat in L. Gradients equal full
 backprop's (tested in fp64). Dropout is replayed exactly by restoring the RNG state
 each chunk had in the forward passes.
+
+The last chunk is the first one step 3 needs: when the frame head takes it in one
+micro-batch (``frame_chunk`` 0 or >= the chunk), step 1 runs it with a graph and keeps
+that graph instead of recomputing it (the same activations; one chunk's head graph is
+what step 3 holds anyway). A window of one chunk thus runs the frame head once forward
+and once backward, not twice forward.
 """
 
 from __future__ import annotations
@@ -131,10 +137,13 @@ def streaming_step(
     rng = _Rng(device, model)
     amp = _autocast(device, autocast_dtype)
 
+    # The last chunk's frame-head graph is kept from step 1 when it is one micro-batch.
+    last_t0, last_t1 = bounds[-1]
+    keep_last = frame_chunk == 0 or frame_chunk >= last_t1 - last_t0
     # Chunks are read in a known order (forward, then reverse): decode the next one on a
     # helper thread while this one computes. One read in flight at a time, so a
     # stream's reader is never used by two threads at once.
-    order = [*bounds, *reversed(bounds)]
+    order = [*bounds, *reversed(bounds[:-1] if keep_last else bounds)]
     pool = prefetch if prefetch is not None else prefetcher()
     pending: dict[int, Future] = {0: pool.submit(window.frames, *order[0])}
     reads = [0]
@@ -152,14 +161,20 @@ def streaming_step(
         # 1. frame head, no graph: E (L, B, D) kept per chunk.
         emb: list[torch.Tensor] = []
         head_rng: list[tuple | None] = []
-        with torch.no_grad(), amp:
-            for t0, t1 in bounds:
-                head_rng.append(rng.get())
+        kept: torch.Tensor | None = None  # the last chunk's frame vectors, with their graph
+        for j, (t0, t1) in enumerate(bounds):
+            head_rng.append(rng.get())
+            if keep_last and j == len(bounds) - 1:
+                with amp:
+                    kept = model.embed_frames(load(t0, t1))  # (K, B, D), graph kept for step 3
+                emb.append(kept.detach())
+                continue
+            with torch.no_grad(), amp:
                 e = _embed(model, load(t0, t1), frame_chunk)  # (K, B, D)
-                if offload and device.type == "cuda":
-                    host = torch.empty(e.shape, dtype=e.dtype, pin_memory=True)
-                    e = host.copy_(e, non_blocking=True)
-                emb.append(e)
+            if offload and device.type == "cuda":
+                host = torch.empty(e.shape, dtype=e.dtype, pin_memory=True)
+                e = host.copy_(e, non_blocking=True)
+            emb.append(e)
 
         # 2. integrator forward over the whole window, no graph: checkpoint at chunk starts.
         ckpts: list[object] = []
@@ -200,6 +215,10 @@ def streaming_step(
             position[t0:t1] = _position_mean(ce, targets[t0:t1])
             e_grad = e.grad  # (K, B, D)
             del y, s_end, ce, loss_j, outs, e
+            if kept is not None and j == len(bounds) - 1:  # the graph from step 1
+                torch.autograd.backward(kept, e_grad.to(kept.dtype))
+                kept = None
+                continue
             # Recompute the frame head for this chunk with a graph; push e_grad into it.
             rng.set(head_rng[j])
             x = load(t0, t1)

@@ -66,14 +66,34 @@ def test_streaming_equals_full_with_a_carried_initial_state():
         torch.testing.assert_close(dict(model.named_parameters())[name].grad, g_want, rtol=1e-9, atol=1e-12)
 
 
-def test_streaming_decodes_each_frame_twice_and_never_the_whole_window():
+def test_streaming_decodes_each_frame_twice_but_the_kept_last_chunk_and_never_the_whole_window():
     model, window = _setup(T=12, B=2, layers=1)
     seen = []
     read = window.frames
     window.frames = lambda t0, t1: (seen.append(t1 - t0), read(t0, t1))[1]
     streaming_step(model, window, chunk=4)
-    assert sum(seen) == 2 * 12  # once in the no-grad pass, once recomputed in the backward pass
-    assert max(seen) == 4  # chunk by chunk: the window is never materialised at once
+    # Once in the no-grad pass, once recomputed in the backward pass; the last chunk's graph is
+    # kept from the first pass (one frame-head micro-batch), so its frames are read once.
+    assert seen == [4, 4, 4, 4, 4]
+    # A frame-head micro-batch smaller than the chunk: the last chunk is recomputed too.
+    seen.clear()
+    streaming_step(model, window, chunk=4, frame_chunk=2)
+    assert sum(seen) == 2 * 12 and max(seen) == 4  # chunk by chunk: the window is never materialised at once
+
+
+def test_a_window_of_one_chunk_runs_the_frame_head_once_each_way():
+    model, window = _setup(T=6, B=2, layers=1)
+    full = full_step(model, window)
+    want = _grads(model)
+    model.zero_grad(set_to_none=True)
+    calls = []
+    embed = model.embed_frames
+    model.embed_frames = lambda x: (calls.append(x.steps), embed(x))[1]
+    res = streaming_step(model, window, chunk=6)
+    assert calls == [6]
+    assert res.loss == pytest.approx(full.loss, rel=1e-12)
+    for name, g_want in want.items():
+        torch.testing.assert_close(dict(model.named_parameters())[name].grad, g_want, rtol=1e-9, atol=1e-12)
 
 
 def test_dropout_is_replayed_exactly_in_recomputation():
