@@ -11,8 +11,8 @@ it for ``--steps`` steps in a temporary folder (``--workdir`` keeps them). Then,
 ``sessionforge rollout`` does (live editor rebuilt by replay, the run's window of context,
 temperature 1, the frames written to a shard), twice: with the incremental frame head (the
 default) and with the model's whole frame head on every frame (the baseline, same run).
-Times are CPU seconds of the rollout thread (``time.thread_time``); wall seconds are
-printed beside them, since a busy machine inflates those. ``--json OUT`` writes every row.
+Times are CPU seconds of the process (``time.process_time``); wall seconds are printed
+beside them, since a busy machine inflates those. ``--json OUT`` writes every row.
 """
 
 from __future__ import annotations

@@ -221,8 +221,12 @@ def _roll(mrun: Any, tables: Any, points: list, settings: Any, shard_out: Path |
             shard_out.parent.mkdir(parents=True, exist_ok=True)
             writer = stack.enter_context(ShardWriter(shard_out, rows=mrun.model.cfg.rows, cols=mrun.model.cfg.cols,
                                                      codec="zstd"))
+        sources: dict[tuple[str, int], Any] = {}  # one history walk per slice, however many points it holds
         for k, point in enumerate(points):
-            source = open_slice(tables.root, tables.doc, tables.manifest, point)
+            key = (point.repository, point.slice)
+            if key not in sources:
+                sources[key] = open_slice(tables.root, tables.doc, tables.manifest, point)
+            source = sources[key]
             with open_shard(point.shard) as reader:
                 info = reader.sessions[point.index]
                 if writer is not None:

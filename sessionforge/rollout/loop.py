@@ -4,8 +4,9 @@ Per frame, exactly as replay makes one (``replay/pipeline.py``): ``editor.press(
 ``terminal.feed`` of the bytes it returns, ``terminal.snapshot()`` (the changed spans), the
 frame handed to a sink (a ``ShardWriter``, or a checker), and then to the policy, which
 reads it before choosing the next key. An idle frame (``b""``) presses nothing: the screen
-stays. Each stage is timed on the thread's CPU clock (``time.thread_time``: a busy machine
-inflates wall time, not this), for ``bench/rollout_bench.py`` and the report.
+stays. Each stage is timed on the process's CPU clock (``time.process_time``: a busy machine
+inflates wall time, not this; every thread counts, torch's and the shard writer's
+compressor included), for ``bench/rollout_bench.py`` and the report.
 """
 
 from __future__ import annotations
@@ -66,7 +67,7 @@ def roll(editor: Editor, terminal: Terminal, policy: Policy, frames: int, *, cap
          out: FrameOut | None = None) -> Rollout:
     """Make ``frames`` frames with ``policy`` from the state on screen (see the module doc)."""
     res, tm = Rollout(), Timings()
-    clock = time.thread_time
+    clock = time.process_time
     press, feed, snapshot = editor.press, terminal.feed, terminal.snapshot
     for i in range(frames):
         if i == capture_at:

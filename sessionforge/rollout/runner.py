@@ -40,9 +40,6 @@ from sessionforge.rollout.policies import ModelPolicy, NGramPolicy, RecordedPoli
 from sessionforge.rollout.points import Point, RolloutError
 from sessionforge.rollout.rebuild import SliceSource, check_screen, follow, fork, handover_commit, rebuild
 
-POLICIES = ("model", "recorded", "ngram")
-
-
 @dataclass(frozen=True)
 class Settings:
     """How to roll out and compare."""
@@ -154,7 +151,7 @@ def rollout_point(run: ModelRun, source: SliceSource, reader: ShardReader, point
 
     def at_handover(ed: Editor, term: Terminal) -> None:
         check_screen(term, reader, point, "the replayed screen")
-        truth["forks"] = [fork(ed) for _ in range(2)]
+        truth["forks"] = [fork(ed) for _ in range(2 if run.ngram is not None else 0)]
         for f_ed, _ in truth["forks"]:
             f_ed.disk = RepoDisk(dict(ed.disk), base)
         ed.disk = RepoDisk(dict(ed.disk))  # the pipeline's own disk, now remembering what it deletes and forgets
@@ -236,5 +233,5 @@ def self_check_problems(report: dict[str, Any]) -> list[str]:
     return out
 
 
-__all__ = ["POLICIES", "ModelRun", "RecordedCheck", "Settings", "recorded_actions", "rollout_point", "self_check_problems",
+__all__ = ["ModelRun", "RecordedCheck", "Settings", "recorded_actions", "rollout_point", "self_check_problems",
            "trees", "warm_up"]
