@@ -56,7 +56,7 @@ def _readme_lines() -> list[tuple[int, str, str]]:
     for n, line in enumerate((ROOT / "README.md").read_text(encoding="utf-8").splitlines(), 1):
         if line.startswith("## "):
             section = "build" if "dataset" in line.lower() or "ray" in line.lower() else "train"
-        verb = ("build" if "build-dataset" in line else "bench" if "bench recurrence" in line
+        verb = ("build" if "build-dataset" in line or "--split-ratio" in line else "bench" if "bench recurrence" in line
                 else "train" if "sessionforge train" in line else section)
         out.append((n, line, verb))
     return out
@@ -67,8 +67,10 @@ def examples() -> list[tuple[str, str, str]]:
     found = []
     for path, cfg in _sources():
         for line, text in _python_strings(path):
+            # A hint that shows a build-dataset command is about the build's keys, wherever it is.
+            here = "build" if "build-dataset" in text else cfg
             for m in KEY_EXAMPLE.finditer(text):
-                found.append((f"{path.relative_to(ROOT)}:{line}", m.group(1), cfg))
+                found.append((f"{path.relative_to(ROOT)}:{line}", m.group(1), here))
     for line, text, cfg in _readme_lines():
         for m in KEY_EXAMPLE.finditer(text):
             found.append((f"README.md:{line}", m.group(1), cfg))
