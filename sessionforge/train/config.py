@@ -16,6 +16,10 @@ from sessionforge.model.config import ModelConfig
 class LoopConfig:
     """Windows, streams, the BPTT mode and the loop's cadence (the ``train:`` section)."""
 
+    # Sessions trained on, by the manifest's split column (train/val/test by repository);
+    # all = every session. Data without splits (shard files, datasets built before splits)
+    # is all train.
+    split: Literal["train", "val", "test", "all"] = "train"
     window: int = 1024  # L: frames per window (per stream)
     batch: int = 32  # B: parallel streams per rank
     chunk: int = 64  # K: LSTM checkpoint interval = recompute chunk (time steps)
@@ -36,25 +40,36 @@ class LoopConfig:
     keep_checkpoints: int = 3
     position_buckets: int = 8  # loss_by_position: equal-width buckets over the window
     tensorboard: bool = False
+    # Validation: every eval_every steps (0 = never; and at the last step) the loss on a fixed
+    # set of eval_windows windows of the val sessions (of --val-data, else of --data), each
+    # from a zero state, goes to metrics.jsonl as a val_loss row.
+    eval_every: int = 0
+    eval_windows: int = 32
 
     def __post_init__(self) -> None:
-        for name in ("window", "batch", "chunk", "steps", "log_every", "checkpoint_every", "stream_windows"):
+        for name in ("window", "batch", "chunk", "steps", "log_every", "checkpoint_every", "stream_windows",
+                     "eval_windows"):
             if getattr(self, name) < 1:
                 raise ValueError(f"train.{name} must be >= 1")
         if self.frame_chunk < 0 or self.workers < 0 or self.threads < 0 or self.position_buckets < 1:
             raise ValueError("train.frame_chunk and train.workers must be >= 0, position_buckets >= 1")
+        if self.eval_every < 0:
+            raise ValueError("train.eval_every must be >= 0 (0 = no validation)")
 
 
 @dataclass
 class OptimConfig:
-    """AdamW with linear warmup then cosine decay to ``min_lr_ratio * lr``."""
+    """AdamW, or Muon for the hidden matrices (:mod:`sessionforge.train.optim`), with linear
+    warmup then cosine decay to ``min_lr_ratio * lr``."""
 
+    name: Literal["adamw", "muon"] = "adamw"
     lr: float = 3e-4
     weight_decay: float = 0.1
     betas: tuple[float, float] = (0.9, 0.95)
     eps: float = 1e-8
     warmup: int = 200
     min_lr_ratio: float = 0.1
+    muon_momentum: float = 0.95  # Muon's (Nesterov) momentum; optim.name muon only
 
 
 @dataclass

@@ -2,10 +2,12 @@
 
 Checks first, before anything is written (:func:`_preflight`): the run folder
 (:mod:`~sessionforge.train.run`), a resumed config against the saved one, the data
-(:mod:`~sessionforge.train.data`). Then setup (device, precision, DDP from torchrun's
-env vars, tokenizer, model, AdamW, loader), optional resume from the newest checkpoint,
-then steps: next window -> streaming (or full) BPTT step -> gradient all-reduce across
-ranks -> clip -> AdamW with warmup + cosine LR -> metrics / checkpoints. DDP is done
+(:mod:`~sessionforge.train.data`: intact, and sessions in ``train.split``, and val sessions
+when validating). Then setup (device, precision, DDP from torchrun's env vars, tokenizer,
+model, optimizer (:mod:`~sessionforge.train.optim`), loader), optional resume from the
+newest checkpoint, then steps: next window -> streaming (or full) BPTT step -> gradient
+all-reduce across ranks -> clip -> optimizer step with warmup + cosine LR -> metrics,
+validation (:mod:`~sessionforge.train.validate`) / checkpoints. DDP is done
 by hand (broadcast the initial weights, all-reduce the gradients) because the streaming
 step calls the model's parts separately, many times per step, which
 ``DistributedDataParallel``'s forward hooks do not expect.
@@ -34,11 +36,13 @@ from sessionforge.model.tokenizer import ActionTokenizer, build_tokenizer
 from sessionforge.train import checkpoint as ckpt
 from sessionforge.train.bptt import StepResult, full_step, prefetcher, streaming_step
 from sessionforge.train.config import TrainConfig
-from sessionforge.train.data import check_training_data
+from sessionforge.train.data import check_training_data, data_items, training_sessions, validation_sessions
 from sessionforge.train.loader import StreamLoader
 from sessionforge.train.metrics import MetricsWriter, bucket_means, peak_memory_bytes
+from sessionforge.train.optim import build_optimizer
 from sessionforge.train.run import prepare_run_folder, require_same_config, saved_config, trim_metrics
 from sessionforge.train.summary import TrainResult
+from sessionforge.train.validate import Validation, overlap
 from sessionforge.dataset import ShardSet
 
 __all__ = ["TrainResult", "lr_at", "train"]
@@ -104,17 +108,6 @@ def _tokenizer(cfg: TrainConfig, shards: ShardSet, found: Path | None) -> Action
     return build_tokenizer(shards.action_streams(cfg.tokenizer.max_bytes), cfg.tokenizer.vocab)
 
 
-def _optimizer(model: torch.nn.Module, cfg: TrainConfig) -> torch.optim.AdamW:
-    # Decay matrices (and embeddings); not biases, norm gains or the cursor vector.
-    decay = [p for p in model.parameters() if p.dim() >= 2]
-    rest = [p for p in model.parameters() if p.dim() < 2]
-    o = cfg.optim
-    return torch.optim.AdamW(
-        [{"params": decay, "weight_decay": o.weight_decay}, {"params": rest, "weight_decay": 0.0}],
-        lr=o.lr, betas=tuple(o.betas), eps=o.eps,
-    )
-
-
 def _reset_state(state: object, reset: torch.Tensor) -> object:
     """Zero the carried state of the streams that start a new unit (batch is dim 0 of every leaf)."""
     if state is None:
@@ -131,6 +124,7 @@ def train(
     resume: bool = False,
     overwrite: bool = False,
     verify: bool = True,
+    val_data: str | Path | Sequence[str | Path] | None = None,
     on_step: Callable[[int, float], None] | None = None,
     on_start: Callable[[int, int], None] | None = None,
 ) -> TrainResult:
@@ -138,23 +132,31 @@ def train(
 
     ``run`` must not hold a run already unless ``resume`` (continue it: the config must equal
     the saved one but for :data:`~sessionforge.train.run.SAFE_ON_RESUME`) or ``overwrite``
-    (delete it first). Dataset folders in ``data`` must be finished datasets whose shards
-    match ``dataset.json`` (``verify=False``: sizes only, no sha256).
+    (delete it first). Dataset folders in ``data`` (and ``val_data``) must be finished
+    datasets whose shards match ``dataset.json`` (``verify=False``: sizes only, no sha256).
+    The sessions of ``cfg.train.split`` are trained on; validation (``train.eval_every``)
+    scores the val sessions of ``val_data``, else of ``data``.
     """
     run = Path(run)
     cfg = copy.deepcopy(cfg)  # the tokenizer section is pinned below; the caller's object stays as given
     _pin_tokenizer(cfg, resume)
     rank, world, device = _dist_setup(cfg)
-    # Everything that can refuse the run happens here, before anything is written into it.
-    _rank0_first(rank, world, lambda: _preflight(cfg, data, run, resume=resume, overwrite=overwrite, verify=verify))
-    found = ckpt.latest_checkpoint(run) if resume else None
     tc = cfg.train
+    validating = tc.eval_every > 0 and rank == 0
+    # Everything that can refuse the run happens here, before anything is written into it.
+    _rank0_first(rank, world, lambda: _preflight(cfg, data, run, resume=resume, overwrite=overwrite, verify=verify,
+                                                 val_data=val_data))
+    found = ckpt.latest_checkpoint(run) if resume else None
     if tc.threads > 0:
         torch.set_num_threads(tc.threads)
     param_dtype, amp = _precision(cfg, device)
     offload = device.type == "cuda" and tc.offload != "off"  # pinned host memory only helps a GPU
-    shards = ShardSet(data)
+    shards = training_sessions(data, tc.split)
     shards.check_frame_size(cfg.model.rows, cfg.model.cols)
+    val_shards = validation_sessions(val_data if val_data is not None else data, val_data is not None) \
+        if validating else None
+    if val_shards is not None:
+        val_shards.check_frame_size(cfg.model.rows, cfg.model.cols)
     run.mkdir(parents=True, exist_ok=True)
     tok = _tokenizer(cfg, shards, found)
     torch.manual_seed(tc.seed)
@@ -162,12 +164,16 @@ def train(
     if world > 1:
         for p in model.parameters():
             dist.broadcast(p.data, 0)
-    optimizer = _optimizer(model, cfg)
+    optimizer = build_optimizer(model, cfg.optim)
     loader = StreamLoader(
         shards, tok, window=tc.window, batch=tc.batch, stream_windows=tc.stream_windows,
         seed=tc.seed, rank=rank, world=world, workers=tc.workers,
     )
     result = TrainResult(parameters=count_parameters(model), run=run, total_steps=tc.steps)
+    validation = None if val_shards is None else Validation(
+        val_shards, tok, window=tc.window, count=tc.eval_windows, batch=tc.batch, chunk=tc.chunk,
+        frame_chunk=tc.frame_chunk)
+    in_sample = val_shards is not None and overlap(shards, val_shards)  # e.g. --split all with val of --data
     carry = tc.carry_state and cfg.model.integrator.kind in CARRYABLE
     carried: object = None
     step, frames, elapsed = 0, 0, 0.0
@@ -238,6 +244,19 @@ def train(
                 metrics.write(record)
                 result.logged.append((step, record["loss"]))
                 pending, t_log, frames_log = [], now, frames
+            # Rank 0 validates; under DDP the other ranks wait for it at the next all-reduce.
+            if validation is not None and metrics is not None and (step % tc.eval_every == 0 or step == tc.steps):
+                t_val = time.perf_counter()
+                val = validation.run(model, device, amp)
+                record = {"step": step, "val_loss": val.loss, "val_tokens": val.tokens, "val_windows": val.windows,
+                          "val_loss_by_position": bucket_means(val.position_loss, tc.position_buckets),
+                          "val_in_sample": in_sample, "frames": frames, "elapsed_s": round(t_val - start_time, 3),
+                          "val_seconds": round(time.perf_counter() - t_val, 3)}
+                metrics.write(record)
+                result.val_loss = (step, val.loss)
+                # Validation time is not training time: elapsed_s and frames/s leave it out.
+                spent = time.perf_counter() - t_val
+                start_time, t_log, t0 = start_time + spent, t_log + spent, t0 + spent
             if step % tc.checkpoint_every == 0 or step == tc.steps:
                 _save(run, step, cfg, model, optimizer, tok, loader, carried, frames,
                       time.perf_counter() - start_time, rank, world, lineage)
@@ -252,13 +271,23 @@ def train(
 
 
 def _preflight(cfg: TrainConfig, data: str | Path | Sequence[str | Path], run: Path, *, resume: bool,
-               overwrite: bool, verify: bool) -> None:
-    """The checks that may refuse a run (rank 0): the run folder, the resumed config, the data."""
+               overwrite: bool, verify: bool, val_data: str | Path | Sequence[str | Path] | None = None) -> None:
+    """The checks that may refuse a run (rank 0): the run folder, the resumed config, the data
+    (and the validation data: checked with it, its digests remembered after the data's)."""
     prepare_run_folder(run, resume=resume, overwrite=overwrite)
     if resume:
         found = ckpt.latest_checkpoint(run)
         require_same_config(saved_config(found, TrainConfig), to_dict(cfg), found)
-    check_training_data(data, run, verify=verify)
+    items = data_items(data)
+    extra = [v for v in data_items(val_data)] if val_data is not None and cfg.train.eval_every > 0 else []
+    checked = [*items, *(v for v in extra if v not in items)]
+    check_training_data(checked, run, verify=False)  # finished, every shard its recorded size: writes nothing
+    # Sessions to train and to validate on, before the sha256 digests are remembered in the run folder.
+    training_sessions(data, cfg.train.split)
+    if cfg.train.eval_every > 0:
+        validation_sessions(val_data if val_data is not None else data, val_data is not None)
+    if verify:
+        check_training_data(checked, run, verify=True)
 
 
 def _rank0_first(rank: int, world: int, fn: Callable[[], None]) -> None:

@@ -23,19 +23,23 @@ from sessionforge.files import write_atomic
 
 # Entries whose presence means the folder holds a run.
 RUN_MARKERS = ("config.yaml", "tokenizer.json", "metrics.jsonl", "checkpoints")
-# Everything train writes into a run folder: what --overwrite removes (nothing else is touched).
+# Everything train writes into a run folder: what --overwrite removes (nothing else is touched;
+# dataset-check-K.json: the digests of the K-th dataset folder after the first).
 RUN_ENTRIES = (*RUN_MARKERS, "tensorboard", "dataset-check.json")
+CHECK_MEMOS = "dataset-check-*.json"
 
-# Config keys a resume may change: the step count, logging and checkpoint cadence. Every
-# other key (model, data windows, seed, precision, optimizer, tokenizer, ...) must equal
-# the run's, or the resumed steps would not continue the saved ones. (The loop has no
-# evaluation yet, hence no eval cadence key.)
+# Config keys a resume may change: the step count, logging, checkpoint and validation
+# cadence (validation reads, never trains). Every other key (model, data split and windows,
+# seed, precision, optimizer, tokenizer, ...) must equal the run's, or the resumed steps
+# would not continue the saved ones.
 SAFE_ON_RESUME = (
     "train.steps",
     "train.log_every",
     "train.tensorboard",
     "train.checkpoint_every",
     "train.keep_checkpoints",
+    "train.eval_every",
+    "train.eval_windows",
 )
 
 
@@ -69,7 +73,8 @@ def prepare_run_folder(run: Path, *, resume: bool, overwrite: bool) -> None:
             "--overwrite to delete it and start over, or choose another --out"
         )
     if overwrite:
-        for name in RUN_ENTRIES:
+        memos = [p.name for p in run.glob(CHECK_MEMOS) if p.name[len("dataset-check-"):-len(".json")].isdigit()]
+        for name in (*RUN_ENTRIES, *memos):
             p = run / name
             if p.is_dir() and not p.is_symlink():
                 shutil.rmtree(p)
