@@ -111,3 +111,16 @@ def _minhash(sig: tuple[int, ...], cache: dict[str, Any]) -> Any:
 def skip_digest(skip: frozenset[str]) -> str:
     """A short digest of a slice's skip set, for its completion marker."""
     return hashlib.sha256("\n".join(sorted(skip)).encode()).hexdigest()[:16]
+
+
+def skip_keys_from_rows(repo_path: str, rows: Iterable[tuple[str, str]]) -> frozenset[str]:
+    """The skip keys of ``(commit, path)`` changes recorded as duplicates (skipped.parquet rows),
+    for replaying a slice of a dedup build again (``verify --deep``)."""
+    import pygit2  # why: only a deep verify of a dedup build needs the repository here
+
+    repo = pygit2.Repository(repo_path)
+    keys = set()
+    for commit, path in rows:
+        tree = repo[commit].peel(pygit2.Commit).tree
+        keys.add(skip_key(path, str(tree[path].id)))
+    return frozenset(keys)

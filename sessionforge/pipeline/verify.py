@@ -20,10 +20,13 @@ import polars as pl
 from sessionforge.config import from_dict
 from sessionforge.dataset import check_shards, read_dataset
 from sessionforge.formats import FormatError, open_shard
+from sessionforge.dataset.layout import SKIPPED
 from sessionforge.pipeline.clone import clone_cached
+from sessionforge.pipeline.dedup import skip_keys_from_rows
 from sessionforge.pipeline.config import BuildConfig
 from sessionforge.pipeline.inputs import is_url
 from sessionforge.replay import list_commits, replay_repository
+from sessionforge.replay.gitwalk import DUPLICATE_FILE
 
 
 @dataclass
@@ -160,6 +163,16 @@ class CompareSink:
             raise _Done()
 
 
+def _duplicates(root: Path, repo: str, commits: set[str]) -> list[tuple[str, str]]:
+    """(commit, path) of the changes skipped as duplicates in ``commits`` of ``repo``."""
+    path = root / SKIPPED
+    if not path.is_file():
+        return []
+    rows = pl.read_parquet(path, glob=False).filter(
+        (pl.col("repository") == repo) & (pl.col("reason") == DUPLICATE_FILE))
+    return [(c, p) for c, p in zip(rows["commit"], rows["path"]) if c in commits]
+
+
 def _deep(root: Path, doc: dict[str, Any], manifest: pl.DataFrame, n: int, rep: VerifyReport,
           progress: Callable[[str], None] | None) -> None:
     """Replay ``n`` evenly spaced sessions again and compare every frame; each slice holding a
@@ -181,9 +194,13 @@ def _deep(root: Path, doc: dict[str, Any], manifest: pl.DataFrame, n: int, rep: 
             path = str(clone_cached(repo, cache)) if is_url(repo) else repo
             commits = list_commits(path, cfg.replay)
             start = slice_index * cfg.slice_commits
+            part = commits[start:start + cfg.slice_commits]
+            # A dedup build skipped some changes in favour of other files; skipped.parquet lists them.
+            skip = (skip_keys_from_rows(path, _duplicates(root, repo, set(part)))
+                    if cfg.dedup_files != "off" else frozenset())
             sink = CompareSink({r["slice_session"]: (readers[r["shard"]], r["index"]) for r in rows})
             try:
-                replay_repository(path, cfg.replay, sink, commits=commits[start:start + cfg.slice_commits])
+                replay_repository(path, cfg.replay, sink, commits=part, skip_blobs=skip)
             except _Done:
                 pass
             for r in rows:

@@ -95,3 +95,14 @@ def test_a_file_retyping_its_own_content_is_not_a_duplicate():
                     ("s1", "r", [("b.py", "b1")]),                                   # another path
                     ("s2", "q", [("a.py", "b2")])], "exact", 0.85)                  # another repository
     assert skips == {"s0": frozenset(), "s1": frozenset({"b.py\0b1"}), "s2": frozenset({"a.py\0b2"})}
+
+
+def test_verify_deep_replays_a_dedup_build_again(repos, tmp_path):
+    from sessionforge.pipeline.verify import verify_dataset
+
+    out = tmp_path / "deep"
+    build_dataset(repos, out, _cfg("local", "exact"))
+    sessions = pl.read_parquet(out / "manifest.parquet").height
+    rep = verify_dataset(out, deep=sessions)   # every session, those after a skipped copy included
+    assert rep.ok, rep.problems
+    assert rep.deep_sessions == sessions
