@@ -5,6 +5,11 @@ writers (one shard per size budget) and ``verify`` compares frames instead of st
 them. Any object with these three methods will do: the Protocol is structural, so
 implementers need not inherit from it.
 
+A sink may also define ``attach_live(editor, terminal)``: replay then hands it the live
+editor and terminal once per session, right after ``begin_session`` (before its first frame (``rollout`` uses
+this to take over the editor at a recorded frame)). It is optional and not part of the
+Protocol, so that writers need not define it.
+
 Replay calls, for every session, ``begin_session`` once, ``add_frame`` once per frame
 (the first frame shows the editor before any key, with action ``b""``), then
 ``end_session`` once; sessions never overlap. Every argument is passed positionally,
