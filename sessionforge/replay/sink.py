@@ -6,9 +6,9 @@ them. Any object with these three methods will do: the Protocol is structural, s
 implementers need not inherit from it.
 
 A sink may also define ``attach_live(editor, terminal)``: replay then hands it the live
-editor and terminal once per session, right after ``begin_session`` (before its first frame (``rollout`` uses
-this to take over the editor at a recorded frame)). It is optional and not part of the
-Protocol, so that writers need not define it.
+editor and terminal once per session, right after ``begin_session`` and before the first
+frame. ``rollout`` uses it to take over the editor at a recorded frame. It is optional and
+not part of the Protocol, so that writers need not define it.
 
 Replay calls, for every session, ``begin_session`` once, ``add_frame`` once per frame
 (the first frame shows the editor before any key, with action ``b""``), then
