@@ -160,6 +160,8 @@ def bench_repo(spec: str, args: argparse.Namespace, tmp: str) -> dict:
     repo = _resolve(spec, tmp)
     rows, cols = (int(x) for x in args.frame_size.split("x"))
     cfg = ReplayConfig(rows=rows, cols=cols, max_commits=args.max_commits)
+    if args.no_file_filters:  # type what older versions typed: the same frames, to compare code paths
+        cfg.files.enabled = False
     commits = list_commits(repo, cfg)
     out = os.path.join(tmp, "bench.tss")
     compiled = use_compiled(args.encoder, "sessionforge.formats.builder_jit", "encoder")
@@ -212,6 +214,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--json", dest="json_out", metavar="OUT", help="write results as JSON")
     ap.add_argument("--max-commits", type=int, default=None, metavar="N", help="oldest N commits of each repo")
     ap.add_argument("--codec", choices=["xz", "zstd"], default="xz")
+    ap.add_argument("--no-file-filters", action="store_true",
+                    help="type every text file (no notebook/lock/generated/... filters), as before they existed")
     ap.add_argument("--frame-size", default="48x160", metavar="ROWSxCOLS")
     ap.add_argument("--threaded", action="store_true", help="also time with compression on a background thread")
     ap.add_argument("--encoder", choices=["auto", "compiled", "numpy"], default="auto",
