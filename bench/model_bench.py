@@ -167,7 +167,8 @@ def main() -> None:
     for r in rows:
         print(f"| {r['config']} | {r['parameters']:,} | {r['window']} x {r['batch']} | {r['frames_per_cpu_s']:,.0f} "
               f"| {r['frames_per_s_wall']:,.0f} | {r['us_per_frame']:,.0f} | {r['mflop_per_frame_fwd_bwd']:.2f} "
-              f"| {r['mflop_per_frame_patch_stem']:.2f} | {r['mflop_per_frame_step']:.2f} | {r['gflop_per_cpu_s']:.2f} | {r['speedup']:.2f}x |")
+              f"| {r['mflop_per_frame_patch_stem']:.2f} | {r['mflop_per_frame_step']:.2f} "
+              f"| {r['gflop_per_cpu_s']:.2f} | {r['speedup']:.2f}x |")
     if args.json:
         out = {"machine": {"platform": platform.platform(), "processor": platform.processor(),
                            "torch": torch.__version__}, "data": args.data, "rows": rows}

@@ -94,10 +94,11 @@ class Settings:
     session_frames: int
 
 
-FULL = Settings(steps=1200, frames_per_step=1024, windows=(16, 64, 256), eval_frames=65536, val_frames=8192, evals=8, vocab=1024,
-                session_frames=100_000)
-QUICK = Settings(steps=6, frames_per_step=64, windows=(4, 8, 16), eval_frames=256, val_frames=64, evals=2, vocab=400,
-                 session_frames=20_000)
+# eval_frames: more than the later history holds, so every run scores all of it (the same targets, whatever L).
+FULL = Settings(steps=1200, frames_per_step=1024, windows=(16, 64, 256), eval_frames=4_000_000, val_frames=8192,
+                evals=8, vocab=1024, session_frames=100_000)
+QUICK = Settings(steps=6, frames_per_step=64, windows=(4, 8, 16), eval_frames=256, val_frames=64, evals=2,
+                 vocab=400, session_frames=20_000)
 
 
 def sf(args: list, in_process: bool) -> None:
@@ -221,14 +222,16 @@ def collect(r: Run, repos: list[Repo], runs: Path) -> dict:
         ce = sum(e["predictors"][name]["cross_entropy"] * e["targets"] for e in evals) / n
         nbytes = sum(e["action_bytes"] for e in evals)
         top1 = sum(e["predictors"][name]["top1"] * e["targets"] for e in evals) / n
+        buckets = range(len(evals[0]["position_buckets"]))
         by_pos = [sum((e["predictors"][name]["loss_by_position"][k] or 0) * e["position_counts"][k] for e in evals)
-                  / max(1, sum(e["position_counts"][k] for e in evals)) for k in range(len(evals[0]["position_buckets"]))]
+                  / max(1, sum(e["position_counts"][k] for e in evals)) for k in buckets]
         pooled[name] = {"cross_entropy": ce, "bits_per_byte": ce * n / math.log(2) / max(nbytes, 1), "top1": top1,
                         "loss_by_position": by_pos}
     last = train_rows[-1]
     tail = train_rows[-max(1, len(train_rows) // 10):]
     return {
-        "frames": last["frames"], "train_seconds": last["elapsed_s"], "frames_per_s": last["frames"] / last["elapsed_s"],
+        "frames": last["frames"], "train_seconds": last["elapsed_s"],
+        "frames_per_s": last["frames"] / last["elapsed_s"],
         "final_train_loss": sum(x["loss"] for x in tail) / len(tail),
         "val": [(x["elapsed_s"], x["val_loss"]) for x in val_rows], "final_val_loss": val_rows[-1]["val_loss"],
         "eval": pooled, "eval_targets": sum(e["targets"] for e in evals),
@@ -308,8 +311,8 @@ def table(runs: list[Run], repos: list[Repo], fit: tuple[float, float], s: Setti
         f"{minutes:.1f} minutes in all.",
         "",
         "| run | integrator | L | batch | optimizer | parameters (integrator) | frames/s | train loss "
-        "| val loss (zero state) | held-out CE model | 4-gram | unigram | model bits/byte | top-1 |",
-        "| --- | --- | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| val loss (zero state) | held-out CE model | 4-gram | unigram | model - unigram | model bits/byte | top-1 |",
+        "| --- | --- | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for r in runs:
         x, e = r.result, r.result["eval"]
@@ -317,7 +320,9 @@ def table(runs: list[Run], repos: list[Repo], fit: tuple[float, float], s: Setti
             f"| {r.name} | {r.integrator} | {r.window} | {r.batch} | {r.optimizer} | {r.parameters:,} "
             f"({r.integrator_parameters:,}) | {x['frames_per_s']:,.0f} | {x['final_train_loss']:.4f} "
             f"| {x['final_val_loss']:.4f} | {e['model']['cross_entropy']:.4f} | {e['ngram']['cross_entropy']:.4f} "
-            f"| {e['unigram']['cross_entropy']:.4f} | {e['model']['bits_per_byte']:.4f} | {100 * e['model']['top1']:.1f}% |")
+            f"| {e['unigram']['cross_entropy']:.4f} "
+            f"| {e['model']['cross_entropy'] - e['unigram']['cross_entropy']:+.4f} | {e['model']['bits_per_byte']:.4f} "
+            f"| {100 * e['model']['top1']:.1f}% |")
     lines += ["", f"LSTM held-out loss against L: loss = {fit[0]:.3f} * L^-alpha with alpha = {fit[1]:.4f} (fitted "
               f"on the eval cross-entropy at L = {', '.join(str(L) for L in s.windows)}; `scaling-report/` fits the "
               "training loss)."]
@@ -351,7 +356,8 @@ def main(argv: list[str] | None = None) -> None:
     sf(["tokenizer", "build", *(r.older for r in repos), "-o", tok, "--vocab", s.vocab], in_process)
     runs = plan(s)
     base = runs[0].parameters
-    print("parameters: " + ", ".join(f"{r.name} {r.parameters:,} (integrator {r.integrator_parameters:,})" for r in runs))
+    print("parameters: " + ", ".join(f"{r.name} {r.parameters:,} (integrator {r.integrator_parameters:,})"
+                                     for r in runs))
     for r in runs[1:3]:
         assert abs(r.parameters - base) <= 0.1 * base, f"{r.name}: {r.parameters:,} vs {base:,} parameters"
     rdir = work / "runs"
@@ -359,7 +365,6 @@ def main(argv: list[str] | None = None) -> None:
     order = sorted(runs, key=lambda r: -r.window)
     parallel([train_command(r, repos, tok, rdir, s) for r in order], args.jobs, in_process)
     parallel([c for r in order for c in eval_commands(r, repos, rdir, s)], args.jobs, in_process)
-    short, mid, long_ = s.windows
     series = [next(r for r in runs if r.name == f"lstm-L{L}") for L in s.windows]
     sf(["report", "scaling", *(rdir / r.name for r in series), "-o", work / "scaling-report"], in_process)
     for r in runs:
