@@ -7,6 +7,9 @@ through this package, and nothing else lists shards. Modules::
     tables     dataset.json, manifest.parquet, errors.parquet (schemas and readers)
     integrity  shards against the sizes and sha256 recorded in dataset.json
     sessions   ShardSet: every session of a set of shards (training, eval)
+    windows    Unit, make_units: the one rule cutting sessions into training windows
+    splits     which split a repository belongs to, and a split's sessions
+    remote     datasets at URLs: fetched into a checked local cache
     lookup     open_session: one session by id, index or SHARD:INDEX (view commands)
 
 Data side: never imports torch.

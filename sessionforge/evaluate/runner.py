@@ -28,7 +28,8 @@ from sessionforge.dataset import DatasetError, SessionRef, ShardSet
 from sessionforge.evaluate.baselines import NGramBaseline, Scores
 from sessionforge.evaluate.classes import CLASSES, class_table
 from sessionforge.evaluate.metrics import bucket_edges, summarize
-from sessionforge.evaluate.units import Readers, Unit, UnitTargets, choose_units, make_units, read_frames, unit_targets
+from sessionforge.dataset.windows import Unit, make_units
+from sessionforge.evaluate.units import Readers, UnitTargets, choose_units, read_frames, unit_targets
 from sessionforge.model.fbam import FBAM
 from sessionforge.model.integrators import map_state
 

@@ -21,18 +21,10 @@ import numpy as np
 import torch
 
 from sessionforge.dataset import SessionRef, ShardSet
+from sessionforge.dataset.windows import Unit
 from sessionforge.formats import ShardReader
 from sessionforge.model.embedding import FrameInputs
 from sessionforge.model.tokenizer import ActionTokenizer
-
-
-@dataclass(frozen=True)
-class Unit:
-    """``windows`` consecutive windows of one session, the first starting at frame ``start``."""
-
-    ref: SessionRef
-    start: int
-    windows: int
 
 
 @dataclass
@@ -42,16 +34,6 @@ class UnitTargets:
     targets: np.ndarray  # (windows, L) int64 token ids
     action_bytes: np.ndarray  # (windows,) int64: bytes of the frames whose keys are targets (frames 1..L)
     dropped: int  # tokens that started in a frame after another one (not targets; see the tokenizer)
-
-
-def make_units(sessions: list[SessionRef], window: int, stream_windows: int) -> list[Unit]:
-    """All units of ``sessions`` in their order (the training loader's cut)."""
-    units = []
-    for ref in sessions:
-        n = (ref.frames - 1) // window  # windows with L+1 frames available
-        for w0 in range(0, n, stream_windows):
-            units.append(Unit(ref, w0 * window, min(stream_windows, n - w0)))
-    return units
 
 
 def choose_units(units: list[Unit], max_windows: int, seed: int) -> list[Unit]:
@@ -134,4 +116,4 @@ def read_frames(readers: Readers, streams: list[tuple[SessionRef, int]], t0: int
     )
 
 
-__all__ = ["Readers", "Unit", "UnitTargets", "choose_units", "make_units", "read_frames", "unit_targets"]
+__all__ = ["Readers", "UnitTargets", "choose_units", "read_frames", "unit_targets"]

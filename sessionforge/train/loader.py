@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import sys
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -31,26 +30,8 @@ import torch
 from sessionforge.formats import Frames, ShardReader
 from sessionforge.model.embedding import FrameInputs
 from sessionforge.model.tokenizer import ActionTokenizer
-from sessionforge.dataset import DatasetError, SessionRef, ShardSet
-
-
-@dataclass(frozen=True)
-class Unit:
-    """``windows`` consecutive windows of one session, the first starting at frame ``start``."""
-
-    ref: SessionRef
-    start: int
-    windows: int
-
-
-def make_units(shards: ShardSet, window: int, stream_windows: int) -> list[Unit]:
-    """All units of the dataset in a fixed order (shard, session, start)."""
-    units = []
-    for ref in shards.sessions:
-        n = (ref.frames - 1) // window  # windows with L+1 frames available
-        for w0 in range(0, n, stream_windows):
-            units.append(Unit(ref, w0 * window, min(stream_windows, n - w0)))
-    return units
+from sessionforge.dataset import DatasetError, ShardSet
+from sessionforge.dataset.windows import Unit, make_units
 
 
 def _held(arrays: tuple[np.ndarray, ...]) -> bool:
@@ -170,7 +151,7 @@ class StreamLoader:
     ) -> None:
         self.shards, self.tokenizer = shards, tokenizer
         self.window, self.batch, self.seed, self.rank, self.world = window, batch, seed, rank, world
-        self.units = make_units(shards, window, stream_windows)
+        self.units = make_units(shards.sessions, window, stream_windows)
         streams = world * batch
         if len(self.units) < streams:
             longest = max((r.frames for r in shards.sessions), default=0)

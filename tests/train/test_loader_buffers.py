@@ -12,7 +12,8 @@ from sessionforge.model.fbam import FBAM
 from sessionforge.model.tokenizer import ActionTokenizer
 from sessionforge.train import bptt
 from sessionforge.train.bptt import full_step, streaming_step
-from sessionforge.train.loader import StreamLoader, make_units
+from sessionforge.dataset.windows import make_units
+from sessionforge.train.loader import StreamLoader
 from sessionforge.train.loop import train
 from sessionforge.dataset import ShardSet
 from trainkit import tiny_model_config, tiny_run_config
@@ -28,7 +29,7 @@ def _loader(data, **kw) -> StreamLoader:
 
 def _reference(data, n: int, *, window=12, batch=3, stream_windows=2, seed=0, rank=0, world=1) -> list:
     """The windows as first specified: a fresh epoch permutation for every stream and window."""
-    units = make_units(ShardSet(data), window, stream_windows)
+    units = make_units(ShardSet(data).sessions, window, stream_windows)
     pos = [[0, 0, 0] for _ in range(batch)]
     out = []
     for _ in range(n):

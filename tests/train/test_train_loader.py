@@ -7,7 +7,8 @@ import torch
 
 from sessionforge.formats import open_shard
 from sessionforge.model.tokenizer import ActionTokenizer
-from sessionforge.train.loader import StreamLoader, make_units
+from sessionforge.dataset.windows import make_units
+from sessionforge.train.loader import StreamLoader
 from sessionforge.dataset import DatasetError, ShardSet
 from synth import write_synthetic_shard
 
@@ -75,7 +76,7 @@ def test_load_state_dict_refuses_other_settings(tiny_data):
 
 
 def test_streams_and_ranks_never_share_a_unit_within_an_epoch(tiny_data):
-    units = make_units(ShardSet(tiny_data), 12, 2)
+    units = make_units(ShardSet(tiny_data).sessions, 12, 2)
     owners = {}
     for rank in range(2):
         ld = _loader(tiny_data, batch=2, rank=rank, world=2)
