@@ -73,7 +73,7 @@ def command(run: Path, data: str, cache_dir: str | None, baseline_data: str | No
 
     from sessionforge.dataset.splits import select_split
     from sessionforge.evaluate.runner import evaluate
-    from sessionforge.train.bptt import _chunk_loss  # training's own loss, so eval computes it the same way
+    from sessionforge.train.bptt import chunk_loss  # training's own loss, so eval computes it the same way
 
     eval_sessions = select_split(shards, manifest, split)
     base_shards, base_manifest = shards, manifest
@@ -90,7 +90,7 @@ def command(run: Path, data: str, cache_dir: str | None, baseline_data: str | No
                   "and the baselines are fitted on them, so none of these numbers are held out")
     t0 = time.perf_counter()
     with _progress(err, enabled=not no_progress) as on_progress:
-        result = evaluate(model, tok, shards, eval_sessions, train_sessions, settings, _chunk_loss,
+        result = evaluate(model, tok, shards, eval_sessions, train_sessions, settings, chunk_loss,
                           split=split, progress=on_progress, baseline_shards=base_shards)
     report: dict[str, Any] = {
         "run": str(run), "checkpoint": str(ckpt), "step": _step_of(ckpt), "data": str(data),

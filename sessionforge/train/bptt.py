@@ -100,7 +100,7 @@ def _embed(model: FBAM, x: FrameInputs, frame_chunk: int) -> torch.Tensor:
     return torch.cat([model.embed_frames(x.slice(a, min(a + step, x.steps))) for a in range(0, x.steps, step)])
 
 
-def _chunk_loss(model: FBAM, y: torch.Tensor, tgt: torch.Tensor) -> torch.Tensor:
+def chunk_loss(model: FBAM, y: torch.Tensor, tgt: torch.Tensor) -> torch.Tensor:
     """Per-position losses (K, B) from integrator outputs (K, B, H); at least fp32 softmax."""
     logits = model.logits(y)  # (K, B, V): one chunk only
     if logits.dtype in (torch.float16, torch.bfloat16):
@@ -202,7 +202,7 @@ def streaming_step(
             rng.set(lstm_rng[j])
             with amp:
                 y, s_end = model.integrate(e, s)  # (K, B, H)
-                ce = _chunk_loss(model, y, targets[t0:t1])  # (K, B)
+                ce = chunk_loss(model, y, targets[t0:t1])  # (K, B)
             loss_j = ce.sum() / denom
             outs, grads = [loss_j], [None]
             if grad_state is not None:
@@ -258,7 +258,7 @@ def full_step(
         x = window.frames(0, window.length).to(device)
         y, state = model.integrate(model.embed_frames(x), state0)  # (L, B, H)
         targets = window.targets().to(device)
-        ce = _chunk_loss(model, y, targets)  # (L, B)
+        ce = chunk_loss(model, y, targets)  # (L, B)
     n_valid = int((targets != IGNORE).sum())
     loss = ce.sum() / max(n_valid, 1)
     loss.backward()

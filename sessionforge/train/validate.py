@@ -24,7 +24,7 @@ from sessionforge.formats import ShardReader
 from sessionforge.model.embedding import FrameInputs
 from sessionforge.model.fbam import FBAM
 from sessionforge.model.tokenizer import ActionTokenizer
-from sessionforge.train.bptt import IGNORE, _autocast, _chunk_loss, _embed
+from sessionforge.train.bptt import IGNORE, _autocast, chunk_loss, _embed
 
 VAL_SEED = 20261206
 
@@ -78,7 +78,7 @@ class Validation:
                     x = self._frames(readers, group, t0, t1).to(device)  # (K, B, R, C)
                     with _autocast(device, autocast_dtype):
                         y, state = model.integrate(_embed(model, x, self.frame_chunk), state)  # (K, B, H)
-                        ce = _chunk_loss(model, y, tgt[t0:t1]).double()  # (K, B)
+                        ce = chunk_loss(model, y, tgt[t0:t1]).double()  # (K, B)
                     valid = (tgt[t0:t1] != IGNORE).double()
                     total += float((ce * valid).sum())
                     tokens += int(valid.sum())

@@ -16,7 +16,7 @@ from sessionforge.model.config import IntegratorConfig
 from sessionforge.model.embedding import FrameInputs
 from sessionforge.model.fbam import FBAM
 from sessionforge.model.tokenizer import build_tokenizer
-from sessionforge.train.bptt import _chunk_loss
+from sessionforge.train.bptt import chunk_loss
 from train.trainkit import tiny_model_config
 
 L = 12
@@ -73,7 +73,7 @@ def test_streamed_eval_equals_a_full_forward(split_data, kind, carry):
     tok = build_tokenizer(shards.action_streams(), 420)
     model = _model(kind, tok.vocab_size)
     res = evaluate(model, tok, shards, select_split(shards, manifest, "val"), train, _settings(carry=carry),
-                   _chunk_loss, split="val")
+                   chunk_loss, split="val")
     # some groups of 3 lanes hold units of different lengths: lanes drop out mid-group
     groups = [{u.windows for u in res.units[g : g + 3]} for g in range(0, len(res.units), 3)]
     assert any(len(g) > 1 for g in groups) and res.report["windows"] == 20
@@ -96,7 +96,7 @@ def test_baselines_score_the_same_targets_and_fit_on_train_only(split_data):
     manifest = read_manifest(split_data)
     tok = build_tokenizer(shards.action_streams(), 420)
     res = evaluate(_model("lstm", tok.vocab_size), tok, shards, select_split(shards, manifest, "val"),
-                   select_split(shards, manifest, "train"), _settings(), _chunk_loss)
+                   select_split(shards, manifest, "train"), _settings(), chunk_loss)
     n = len(res.targets)
     assert all(len(s.nats) == n for s in res.scores.values())
     # train: 4 sessions of 160 frames -> 13 windows of 12 each
@@ -114,9 +114,9 @@ def test_same_seed_same_numbers_other_seed_other_frames(split_data):
     tok = build_tokenizer(shards.action_streams(), 420)
     val, train = select_split(shards, manifest, "val"), select_split(shards, manifest, "train")
     model = _model("lstm", tok.vocab_size)
-    a = evaluate(model, tok, shards, val, train, _settings(frames=5 * L, seed=1), _chunk_loss)
-    b = evaluate(model, tok, shards, val, train, _settings(frames=5 * L, seed=1), _chunk_loss)
-    c = evaluate(model, tok, shards, val, train, _settings(frames=5 * L, seed=2), _chunk_loss)
+    a = evaluate(model, tok, shards, val, train, _settings(frames=5 * L, seed=1), chunk_loss)
+    b = evaluate(model, tok, shards, val, train, _settings(frames=5 * L, seed=1), chunk_loss)
+    c = evaluate(model, tok, shards, val, train, _settings(frames=5 * L, seed=2), chunk_loss)
     assert a.report == b.report
     np.testing.assert_array_equal(a.scores["model"].nats, b.scores["model"].nats)
     assert a.units != c.units
