@@ -271,30 +271,20 @@ def plots(runs: list[Run], series: list[Run], out: Path) -> tuple[float, float]:
     ax.loglog(Ls, held, "o-", label="LSTM, held out (eval)")
     ax.loglog(Ls, [r.result["final_val_loss"] for r in series], "s--", label="LSTM, validation (zero state)")
     ax.loglog(Ls, [A * L ** -alpha for L in Ls], ":", label=f"fit: {A:.2f} L^-alpha, alpha = {alpha:.4f}")
-    ax.set_xlabel("training window L (frames)")
-    ax.set_ylabel("cross-entropy (nats/token)")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(out / "loss_vs_window.png", dpi=120)
+    _finish(fig, ax, "training window L (frames)", "cross-entropy (nats/token)", 8, out / "loss_vs_window.png")
     fig, ax = plt.subplots(figsize=(6, 4))
     for r in runs:
         t, v = zip(*r.result["val"])
         ax.plot(t, v, "o-", label=r.name, markersize=3)
-    ax.set_xlabel("training time (s, validation excluded)")
-    ax.set_ylabel("validation loss (nats/token)")
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(out / "loss_vs_time.png", dpi=120)
+    _finish(fig, ax, "training time (s, validation excluded)", "validation loss (nats/token)", 7,
+            out / "loss_vs_time.png")
     fig, ax = plt.subplots(figsize=(6, 4))
     for r in runs:
         mids = [(a + b - 1) / 2 for a, b in r.result["position_buckets"]]
         ax.plot(mids, r.result["eval"]["model"]["loss_by_position"], "o-", label=r.name, markersize=3)
     ax.set_xscale("log")
-    ax.set_xlabel("position in the window (frames)")
-    ax.set_ylabel("held-out loss (nats/token)")
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(out / "loss_by_position.png", dpi=120)
+    _finish(fig, ax, "position in the window (frames)", "held-out loss (nats/token)", 7,
+            out / "loss_by_position.png")
     plt.close("all")
     return A, alpha
 
@@ -385,3 +375,12 @@ def main(argv: list[str] | None = None) -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def _finish(fig, ax, xlabel: str, ylabel: str, legend_size: int, path: Path) -> None:
+    """Label, lay out and save one plot (every plot of the report ends the same way)."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.legend(fontsize=legend_size)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
